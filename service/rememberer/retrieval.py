@@ -1,0 +1,122 @@
+"""Ranking records by `λ·cos(task) + (1−λ)·cos(observation)` inside PostgreSQL.
+
+A record's embedding is [unit(task); unit(observation)], so its inner product with the query
+[λ·unit(q_task); (1−λ)·unit(q_obs)] is exactly that score, for any λ chosen per query, and
+pgvector's `<#>` (negative inner product) orders by it. Small memories are scanned exactly;
+larger ones use the memory's own HNSW index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rememberer import schemas
+from rememberer.embeddings import Vector
+from rememberer.memories import MemoryInfo, count_records_up_to
+from rememberer.records import RECORD_COLUMNS, load_actions, record_out
+
+# Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
+# rules (visits, then age) rather than by the index's order.
+TIE_MARGIN = 10
+# Scores equal to this many decimals are ties: float32 sums differ in the last bits.
+SCORE_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    exact_max_records: int
+    ef_search: int
+
+
+@dataclass(frozen=True)
+class Ranked:
+    record_id: int
+    score: float
+    task_score: float
+    observation_score: float
+    total_visits: int
+
+
+def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
+    return np.concatenate([lambda_ * task, (1.0 - lambda_) * observation]).astype(np.float32)
+
+
+async def rank(
+    session: AsyncSession,
+    memory: MemoryInfo,
+    task: Vector,
+    observation: Vector,
+    k: int,
+    lambda_: float,
+    params: SearchParams,
+) -> list[Ranked]:
+    candidates = k + TIE_MARGIN
+    exact = await count_records_up_to(session, memory, params.exact_max_records) <= (
+        params.exact_max_records
+    )
+    if exact:
+        # No cast: the expression differs from the index's, so the planner scans exactly.
+        order_by = "embedding <#> :q"
+    else:
+        order_by = f"{memory.index_expression} <#> :q"
+        ef_search = max(params.ef_search, candidates)
+        await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+    d = memory.dimension
+    # memory_id is a literal so that the planner can match the memory's partial index.
+    sql = text(
+        f"""
+        WITH candidates AS (
+          SELECT id, embedding FROM records WHERE memory_id = {int(memory.id)}
+          ORDER BY {order_by} LIMIT :n
+        )
+        SELECT c.id,
+               -(c.embedding <#> :q) AS score,
+               -(subvector(c.embedding, 1, {d}) <#> :t) AS task_score,
+               -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
+               COALESCE((SELECT sum(a.visits) FROM action_values a WHERE a.record_id = c.id), 0)
+                 AS total_visits
+        FROM candidates c
+        """
+    )
+    rows = await session.execute(
+        sql,
+        {
+            "q": query_vector(task, observation, lambda_),
+            "t": task,
+            "o": observation,
+            "n": candidates,
+        },
+    )
+    ranked = [
+        Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
+        for row in rows
+    ]
+    ranked.sort(key=lambda r: (-round(r.score, SCORE_DECIMALS), -r.total_visits, r.record_id))
+    return ranked[:k]
+
+
+async def exemplars(
+    session: AsyncSession, memory: MemoryInfo, ranked: list[Ranked]
+) -> list[schemas.Exemplar]:
+    ids = [r.record_id for r in ranked]
+    if not ids:
+        return []
+    rows = await session.execute(
+        text(f"SELECT {RECORD_COLUMNS} FROM records WHERE id = ANY(:ids)"), {"ids": ids}
+    )
+    by_id = {row.id: row for row in rows}
+    actions = await load_actions(session, ids)
+    return [
+        schemas.Exemplar(
+            **record_out(by_id[r.record_id], actions[r.record_id]).model_dump(),
+            score=r.score,
+            task_score=r.task_score,
+            observation_score=r.observation_score,
+        )
+        for r in ranked
+        if r.record_id in by_id
+    ]

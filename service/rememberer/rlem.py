@@ -1,0 +1,414 @@
+"""RLEM: REMEMBERER's experience-memory update by n-step Q-learning (CONTRACT.md, "Update
+semantics").
+
+Notation as in the contract: transition `t` of an episode saw o_t, took a_t and received
+r_{t+1}, arriving at o_{t+1}; r_0 = 0. With horizon n:
+
+1. pair (o_t, a_t) is updated when o_{t+n} arrives (transition t+n−1, if it is not the last)
+   with target G = Σ_{k<n} γ^k r_{t+k+1} + γ^n · max_a Q(o_{t+n}, a), where Q(o_{t+n}, ·) is
+   o_{t+n}'s own record, else the record `retrieve` ranks first for (task, o_{t+n});
+2. when the episode ends, the pairs not yet updated are updated in order of t with the
+   discounted return to the end (every pair, for Monte-Carlo `n_step: null`);
+3. updating a pair creates or revisits the state record, ensures the action value exists
+   (q = 0) before the bootstrap look-up, then moves its visits, reward and q in one atomic
+   statement.
+
+Every Q/visit change is a single SQL statement, so concurrent agents never lose an update;
+the episode row is locked for the call, so one episode's steps apply in order.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rememberer import schemas
+from rememberer.embeddings import Vector
+from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
+from rememberer.memories import MemoryInfo
+from rememberer.retrieval import SearchParams, rank
+from rememberer.vectors import VectorStore, sha256
+
+logger = logging.getLogger(__name__)
+
+# PostgreSQL aborts one of two transactions that wait on each other's rows; nothing of it
+# was committed, so the whole call is safely run again.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+MAX_ATTEMPTS = 5
+
+
+# --- the pure part: which pairs are due, and their targets ------------------------------
+
+
+def due_pairs(step: int, done: bool, n_step: int | None) -> list[tuple[int, int | None]]:
+    """Pairs (t, horizon) to update when transition `step` arrives; horizon None means the
+    discounted return to the end of the episode (no bootstrap)."""
+    if done:
+        first = 0 if n_step is None else max(0, step + 1 - n_step)
+        return [(t, None) for t in range(first, step + 1)]
+    if n_step is None or step + 1 - n_step < 0:
+        return []
+    return [(step + 1 - n_step, n_step)]
+
+
+def discounted_sum(rewards: Sequence[float], gamma: float) -> float:
+    return sum(gamma**k * reward for k, reward in enumerate(rewards))
+
+
+def moved_towards(mode: str, learning_rate: float) -> str:
+    """SQL for the step size of `x += (target − x) · rate` on a row with `visits` so far."""
+    if mode == "mean":
+        return "(1.0::float8 / ({table}.visits + 1))"
+    return f"{float(learning_rate)!r}::float8"
+
+
+@dataclass
+class Episode:
+    """An episode's received transitions; `rewards[t]` is r_t (r_0 = 0)."""
+
+    episode_id: str
+    task: str
+    steps: list[schemas.Transition]
+    # What each applied step answered, so that a retried step answers the same.
+    answers: dict[int, list[schemas.UpdatedValue]]
+
+    @property
+    def rewards(self) -> list[float]:
+        return [0.0] + [s.reward for s in self.steps]
+
+    def observation(self, t: int) -> str:
+        """o_t: the observation transition t was taken in, or the last one arrived at."""
+        return self.steps[t].observation if t < len(self.steps) else self.steps[-1].next_observation
+
+    def target_without_bootstrap(self, t: int, gamma: float) -> float:
+        return discounted_sum(self.rewards[t + 1 :], gamma)
+
+
+# --- SQL ----------------------------------------------------------------------------------
+
+_LOCK_EPISODE = text(
+    """
+    WITH created AS (
+      INSERT INTO episodes (memory_id, episode_id, task, next_step, done, return)
+      VALUES (:m, :e, :task, 0, false, 0) ON CONFLICT DO NOTHING
+    )
+    SELECT 1
+    """
+)
+_SELECT_EPISODE = text(
+    "SELECT task, next_step, done FROM episodes WHERE memory_id = :m AND episode_id = :e "
+    "FOR UPDATE"
+)
+_SELECT_STEPS = text(
+    "SELECT step, observation, action, reward, next_observation, done, note, updated "
+    "FROM episode_steps WHERE memory_id = :m AND episode_id = :e ORDER BY step"
+)
+_INSERT_STEP = text(
+    "INSERT INTO episode_steps (memory_id, episode_id, step, observation, action, reward, "
+    "next_observation, done, note, updated) VALUES (:m, :e, :step, :observation, :action, "
+    ":reward, :next_observation, :done, :note, CAST(:updated AS jsonb))"
+)
+_SAVE_EPISODE = text(
+    "UPDATE episodes SET next_step = :next_step, done = :done, return = :return, "
+    "updated_at = now() WHERE memory_id = :m AND episode_id = :e"
+)
+_HISTORY_KEPT = {
+    "newest": "EXCLUDED.action_history",
+    "oldest": "records.action_history",
+    "shortest": "CASE WHEN jsonb_array_length(EXCLUDED.action_history) "
+    "<= jsonb_array_length(records.action_history) "
+    "THEN EXCLUDED.action_history ELSE records.action_history END",
+    "longest": "CASE WHEN jsonb_array_length(EXCLUDED.action_history) "
+    ">= jsonb_array_length(records.action_history) "
+    "THEN EXCLUDED.action_history ELSE records.action_history END",
+}
+_OWN_RECORD_VALUE = text(
+    "SELECT r.id, (SELECT max(a.q) FROM action_values a WHERE a.record_id = r.id) AS best "
+    "FROM records r WHERE r.memory_id = :m AND r.key = :key"
+)
+_RECORD_VALUE = text("SELECT max(q) FROM action_values WHERE record_id = :id")
+_ENSURE_ACTION = text(
+    "INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits) "
+    "VALUES (:record_id, :action_key, :action, :note, 0, 0, 0) ON CONFLICT DO NOTHING"
+)
+
+
+def _touch_record_sql(memory: MemoryInfo) -> Any:
+    """Create the state record, or revisit it: visits + 1, rewards averaged, history kept."""
+    rate = moved_towards(memory.update_mode, memory.learning_rate).format(table="records")
+    return text(
+        f"""
+        INSERT INTO records (memory_id, key, task, observation, embedding, visits,
+                             last_reward, total_reward, action_history)
+        VALUES (:m, :key, :task, :observation, :embedding, 1,
+                :last_reward, :total_reward, CAST(:history AS jsonb))
+        ON CONFLICT (memory_id, key) DO UPDATE SET
+          visits = records.visits + 1,
+          last_reward = records.last_reward
+            + (EXCLUDED.last_reward - records.last_reward) * {rate},
+          total_reward = records.total_reward
+            + (EXCLUDED.total_reward - records.total_reward) * {rate},
+          action_history = {_HISTORY_KEPT[memory.action_history_mode]}
+        RETURNING id
+        """
+    )
+
+
+def _learn_action_sql(memory: MemoryInfo) -> Any:
+    """visits + 1, reward towards r_{t+1}, q towards G: one statement, one row lock."""
+    rate = moved_towards(memory.update_mode, memory.learning_rate).format(table="a")
+    first = 1.0 if memory.update_mode == "mean" else memory.learning_rate
+    return text(
+        f"""
+        INSERT INTO action_values AS a (record_id, action_key, action, note, q, reward, visits)
+        VALUES (:record_id, :action_key, :action, :note,
+                :target * {first!r}::float8, :reward * {first!r}::float8, 1)
+        ON CONFLICT (record_id, action_key) DO UPDATE SET
+          visits = a.visits + 1,
+          reward = a.reward + (:reward - a.reward) * {rate},
+          q = a.q + (:target - a.q) * {rate},
+          note = COALESCE(EXCLUDED.note, a.note)
+        RETURNING q, visits
+        """
+    )
+
+
+def record_key(task: str, observation: str) -> bytes:
+    # Texts never hold NUL (the schemas refuse it), so the pair is unambiguous.
+    return sha256(f"{task}\x00{observation}")
+
+
+# --- the update ----------------------------------------------------------------------------
+
+
+class Updater:
+    """Applies one `update` call inside the caller's session."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        memory: MemoryInfo,
+        vectors: VectorStore,
+        search: SearchParams,
+    ) -> None:
+        self.session = session
+        self.memory = memory
+        self.vectors = vectors
+        self.search = search
+        self._vectors: dict[str, Vector] = {}
+
+    async def run(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
+        await self._need_vectors(
+            [request.task]
+            + [t.observation for t in request.transitions]
+            + [t.next_observation for t in request.transitions]
+        )
+        # Embeddings computed on the way are worth keeping whatever the update's fate.
+        await self.session.commit()
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = await self._apply(request)
+                await self.session.commit()
+                return response
+            except DBAPIError as exc:
+                await self.session.rollback()
+                if _sqlstate(exc) not in RETRYABLE_SQLSTATES:
+                    raise
+                logger.info("update of %s retried (attempt %d): %s", request.episode_id, attempt, exc)
+        raise Unavailable("the update kept colliding with concurrent updates; retry it")
+
+    async def _apply(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
+        episode = await self._lock_episode(request)
+        answers: list[schemas.UpdatedValue] = []
+        for transition in request.transitions:
+            if transition.step < len(episode.steps):
+                answers.extend(self._replay(episode, transition))
+                continue
+            self._check_next(episode, transition)
+            episode.steps.append(transition)
+            updated = await self._learn_from(episode, transition)
+            await self._store_step(episode, transition, updated)
+            answers.extend(updated)
+        await self.session.execute(
+            _SAVE_EPISODE,
+            {
+                "m": self.memory.id,
+                "e": episode.episode_id,
+                "next_step": len(episode.steps),
+                "done": episode.steps[-1].done,
+                "return": sum(episode.rewards),
+            },
+        )
+        last = request.transitions[-1]
+        return schemas.UpdateResponse(
+            updated=answers,
+            episode=schemas.EpisodeState(
+                episode_id=episode.episode_id, next_step=last.step + 1, done=last.done
+            ),
+        )
+
+    async def _lock_episode(self, request: schemas.UpdateRequest) -> Episode:
+        key = {"m": self.memory.id, "e": request.episode_id}
+        await self.session.execute(_LOCK_EPISODE, {**key, "task": request.task})
+        row = (await self.session.execute(_SELECT_EPISODE, key)).one()
+        if row.task != request.task:
+            raise Conflict(
+                f"episode {request.episode_id!r} belongs to task {row.task[:200]!r}; "
+                "use a new episode_id for another task"
+            )
+        episode = Episode(request.episode_id, request.task, steps=[], answers={})
+        for s in await self.session.execute(_SELECT_STEPS, key):
+            episode.steps.append(
+                schemas.Transition(
+                    step=s.step,
+                    observation=s.observation,
+                    action=s.action,
+                    reward=s.reward,
+                    next_observation=s.next_observation,
+                    done=s.done,
+                    note=s.note,
+                )
+            )
+            episode.answers[s.step] = [schemas.UpdatedValue.model_validate(u) for u in s.updated]
+        return episode
+
+    @staticmethod
+    def _replay(episode: Episode, transition: schemas.Transition) -> list[schemas.UpdatedValue]:
+        """A step that was already applied answers as it did then, if it is the same step."""
+        if episode.steps[transition.step] != transition:
+            raise StepConflict(
+                f"step {transition.step} of episode {episode.episode_id!r} was already applied "
+                "with different content; steps cannot be changed"
+            )
+        return episode.answers[transition.step]
+
+    @staticmethod
+    def _check_next(episode: Episode, transition: schemas.Transition) -> None:
+        if episode.steps and episode.steps[-1].done:
+            raise OutOfOrder(
+                f"episode {episode.episode_id!r} ended at step {len(episode.steps) - 1}; "
+                "start a new episode_id"
+            )
+        if transition.step != len(episode.steps):
+            raise OutOfOrder(
+                f"episode {episode.episode_id!r} expects step {len(episode.steps)} next, "
+                f"not {transition.step}; send the missing steps first"
+            )
+
+    async def _learn_from(
+        self, episode: Episode, transition: schemas.Transition
+    ) -> list[schemas.UpdatedValue]:
+        due = due_pairs(transition.step, transition.done, self.memory.n_step)
+        return [await self._update_pair(episode, t, horizon) for t, horizon in due]
+
+    async def _update_pair(
+        self, episode: Episode, t: int, horizon: int | None
+    ) -> schemas.UpdatedValue:
+        step = episode.steps[t]
+        record_id = await self._touch_record(episode, t)
+        action = {
+            "record_id": record_id,
+            "action_key": sha256(step.action),
+            "action": step.action,
+            "note": step.note,
+        }
+        await self.session.execute(_ENSURE_ACTION, action)
+        gamma = self.memory.gamma
+        if horizon is None:
+            target = episode.target_without_bootstrap(t, gamma)
+        else:
+            rewards = episode.rewards[t + 1 : t + horizon + 1]
+            bootstrap = await self._best_value(episode.task, episode.observation(t + horizon))
+            target = discounted_sum(rewards, gamma) + gamma**horizon * bootstrap
+        learned = (
+            await self.session.execute(
+                _learn_action_sql(self.memory),
+                {**action, "target": target, "reward": step.reward},
+            )
+        ).one()
+        return schemas.UpdatedValue(
+            record_id=record_id,
+            task=episode.task,
+            observation=step.observation,
+            action=step.action,
+            q=learned.q,
+            visits=learned.visits,
+        )
+
+    async def _touch_record(self, episode: Episode, t: int) -> int:
+        observation = episode.observation(t)
+        await self._need_vectors([episode.task, observation])
+        embedding = np.concatenate([self._vectors[episode.task], self._vectors[observation]])
+        rewards = episode.rewards
+        record_id = await self.session.scalar(
+            _touch_record_sql(self.memory),
+            {
+                "m": self.memory.id,
+                "key": record_key(episode.task, observation),
+                "task": episode.task,
+                "observation": observation,
+                "embedding": embedding,
+                "last_reward": rewards[t],
+                "total_reward": sum(rewards[: t + 1]),
+                "history": json.dumps([s.action for s in episode.steps[:t]]),
+            },
+        )
+        assert record_id is not None
+        return int(record_id)
+
+    async def _best_value(self, task: str, observation: str) -> float:
+        """max_a Q of the observation's own record, else of the nearest record."""
+        own = (
+            await self.session.execute(
+                _OWN_RECORD_VALUE, {"m": self.memory.id, "key": record_key(task, observation)}
+            )
+        ).one_or_none()
+        if own is not None:
+            return float(own.best or 0.0)
+        await self._need_vectors([task, observation])
+        nearest = await rank(
+            self.session,
+            self.memory,
+            self._vectors[task],
+            self._vectors[observation],
+            k=1,
+            lambda_=self.memory.lambda_,
+            params=self.search,
+        )
+        if not nearest:
+            return 0.0
+        best = await self.session.scalar(_RECORD_VALUE, {"id": nearest[0].record_id})
+        return float(best or 0.0)
+
+    async def _store_step(
+        self,
+        episode: Episode,
+        transition: schemas.Transition,
+        updated: list[schemas.UpdatedValue],
+    ) -> None:
+        await self.session.execute(
+            _INSERT_STEP,
+            {
+                "m": self.memory.id,
+                "e": episode.episode_id,
+                **transition.model_dump(),
+                "updated": json.dumps([u.model_dump() for u in updated]),
+            },
+        )
+
+    async def _need_vectors(self, texts: Iterable[str]) -> None:
+        missing = {t for t in texts if t not in self._vectors}
+        if missing:
+            self._vectors.update(await self.vectors.resolve(self.session, self.memory, missing))
+
+
+def _sqlstate(exc: DBAPIError) -> str | None:
+    return getattr(exc.orig, "sqlstate", None)

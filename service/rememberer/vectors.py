@@ -1,0 +1,110 @@
+"""Texts to unit vectors: a memory's own client-supplied vectors first, then the shared
+embedding cache, then the embedder (whose results are cached by (embedder, sha256))."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from pgvector import Vector as PgVector
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rememberer.embeddings import SentenceEmbedder, Vector
+from rememberer.errors import MissingEmbedding, Unprocessable
+from rememberer.memories import MemoryInfo
+from rememberer.schemas import CLIENT_EMBEDDER
+
+
+def sha256(value: str) -> bytes:
+    return hashlib.sha256(value.encode("utf-8")).digest()
+
+
+def unit(vector: Sequence[float] | Vector | PgVector) -> Vector:
+    if isinstance(vector, PgVector):
+        vector = vector.to_numpy()
+    array = np.asarray(vector, dtype=np.float32)
+    norm = float(np.linalg.norm(array))
+    if norm == 0.0 or not np.isfinite(norm):
+        raise Unprocessable("a zero or non-finite vector has no direction; send a non-zero vector")
+    return array / norm
+
+
+@dataclass
+class CacheStats:
+    hits: int = 0
+    misses: int = 0
+
+
+_SELECT_OWN = text(
+    "SELECT text_sha256, embedding FROM text_vectors "
+    "WHERE memory_id = :memory_id AND text_sha256 = ANY(:keys)"
+)
+_SELECT_CACHED = text(
+    "SELECT text_sha256, embedding FROM embedding_cache "
+    "WHERE embedder = :embedder AND text_sha256 = ANY(:keys)"
+)
+_INSERT_CACHED = text(
+    "INSERT INTO embedding_cache (embedder, text_sha256, embedding) "
+    "VALUES (:embedder, :key, :embedding) ON CONFLICT DO NOTHING"
+)
+_UPSERT_OWN = text(
+    "INSERT INTO text_vectors (memory_id, text_sha256, embedding) "
+    "VALUES (:memory_id, :key, :embedding) "
+    "ON CONFLICT (memory_id, text_sha256) DO UPDATE SET embedding = EXCLUDED.embedding"
+)
+
+
+class VectorStore:
+    def __init__(self, embedder: SentenceEmbedder) -> None:
+        self.embedder = embedder
+        self.stats = CacheStats()
+
+    async def put(
+        self, session: AsyncSession, memory: MemoryInfo, vectors: Mapping[str, Sequence[float]]
+    ) -> int:
+        rows = []
+        for content, vector in vectors.items():
+            if len(vector) != memory.dimension:
+                raise Unprocessable(
+                    f"vector for {content[:80]!r} has {len(vector)} numbers; "
+                    f"memory {memory.name!r} has dimension {memory.dimension}"
+                )
+            rows.append({"memory_id": memory.id, "key": sha256(content), "embedding": unit(vector)})
+        if rows:
+            await session.execute(_UPSERT_OWN, rows)
+        return len(rows)
+
+    async def resolve(
+        self, session: AsyncSession, memory: MemoryInfo, texts: Iterable[str]
+    ) -> dict[str, Vector]:
+        wanted = {content: sha256(content) for content in texts}
+        found = await self._select(session, _SELECT_OWN, {"memory_id": memory.id}, wanted)
+        missing = {c: k for c, k in wanted.items() if c not in found}
+        if not missing:
+            return found
+        if memory.embedder == CLIENT_EMBEDDER:
+            raise MissingEmbedding(next(iter(missing)))
+        cached = await self._select(session, _SELECT_CACHED, {"embedder": memory.embedder}, missing)
+        found.update(cached)
+        self.stats.hits += len(cached)
+        to_encode = [c for c in missing if c not in cached]
+        if to_encode:
+            self.stats.misses += len(to_encode)
+            encoded = await self.embedder.encode(to_encode)
+            rows = []
+            for content, vector in zip(to_encode, encoded, strict=True):
+                found[content] = unit(vector)
+                rows.append({"embedder": memory.embedder, "key": missing[content], "embedding": vector})
+            await session.execute(_INSERT_CACHED, rows)
+        return found
+
+    @staticmethod
+    async def _select(
+        session: AsyncSession, query: object, params: dict[str, object], wanted: dict[str, bytes]
+    ) -> dict[str, Vector]:
+        by_key = {key: content for content, key in wanted.items()}
+        result = await session.execute(query, {**params, "keys": list(by_key)})  # type: ignore[call-overload]
+        return {by_key[bytes(key)]: unit(vector) for key, vector in result}
