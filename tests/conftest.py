@@ -1,0 +1,105 @@
+"""One real PostgreSQL + pgvector (embedded) and one real HTTP server per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+import uvicorn
+from psycopg import sql
+
+from rememberer.app import create_app
+from rememberer.config import Settings
+from rememberer.embedded import EmbeddedPostgres
+from rememberer.migrate import upgrade
+
+SHARED = Path(os.environ.get("REMEMBERER_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostgres]:
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("pg"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(postgres: EmbeddedPostgres) -> str:
+    """A fresh, migrated database for this test session."""
+    url = postgres.start()
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    test_url = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
+    upgrade(test_url)
+    return test_url
+
+
+class ServerThread:
+    """uvicorn serving the app on a free loopback port, in a thread of this process."""
+
+    def __init__(self, settings: Settings, database_url: str) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(
+            create_app(settings, database_url=database_url),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ServerThread:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(database_url=None, db_pool_size=10)
+
+
+@pytest.fixture(scope="session")
+def server(settings: Settings, database_url: str) -> Iterator[ServerThread]:
+    with ServerThread(settings, database_url) as running:
+        yield running
+
+
+@pytest.fixture
+def api(server: ServerThread) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def memory_name() -> str:
+    return f"m-{uuid.uuid4().hex[:16]}"
