@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
-
 from rememberer.config import get_settings
 from rememberer.db import sync_url
 from rememberer.models import Base
+from sqlalchemy import create_engine, pool
 
 
 def _database_url() -> str:

@@ -15,13 +15,14 @@ import psycopg
 import pytest
 import uvicorn
 from psycopg import sql
-
 from rememberer.app import create_app
 from rememberer.config import Settings
 from rememberer.embedded import EmbeddedPostgres
 from rememberer.migrate import upgrade
 
-SHARED = Path(os.environ.get("REMEMBERER_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+SHARED = Path(
+    os.environ.get("REMEMBERER_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
+)
 
 
 def free_port() -> int:

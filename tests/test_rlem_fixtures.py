@@ -41,8 +41,13 @@ def transitions_of(episode: dict[str, Any]) -> list[dict[str, Any]]:
 
 def replay(api: httpx.Client, name: str, case: dict[str, Any], batched: bool) -> None:
     created = api.post(
-        "/v1/memories", json={"name": name, **case["config"], "embedder": "client",
-                              "dimension": len(next(iter(case["embeddings"].values())))}
+        "/v1/memories",
+        json={
+            "name": name,
+            **case["config"],
+            "embedder": "client",
+            "dimension": len(next(iter(case["embeddings"].values()))),
+        },
     )
     assert created.status_code == 201, created.text
     stored = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": case["embeddings"]})
@@ -53,7 +58,11 @@ def replay(api: httpx.Client, name: str, case: dict[str, Any], batched: bool) ->
         for transitions in calls:
             answer = api.post(
                 f"/v1/memories/{name}/update",
-                json={"episode_id": f"ep-{number}", "task": episode["task"], "transitions": transitions},
+                json={
+                    "episode_id": f"ep-{number}",
+                    "task": episode["task"],
+                    "transitions": transitions,
+                },
             )
             assert answer.status_code == 200, answer.text
             assert answer.json()["episode"]["next_step"] == transitions[-1]["step"] + 1
@@ -88,7 +97,10 @@ def assert_records_match(actual: list[dict[str, Any]], expected: list[dict[str, 
             value = got_actions[action["action"]]
             assert value["visits"] == action["visits"], (where, action)
             assert value["q"] == pytest.approx(action["q"], abs=TOLERANCE), (where, action)
-            assert value["reward"] == pytest.approx(action["reward"], abs=TOLERANCE), (where, action)
+            assert value["reward"] == pytest.approx(action["reward"], abs=TOLERANCE), (
+                where,
+                action,
+            )
 
 
 def assert_queries_match(api: httpx.Client, name: str, queries: list[dict[str, Any]]) -> None:

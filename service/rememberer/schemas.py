@@ -36,7 +36,9 @@ def _finite(value: float) -> float:
 
 
 Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)]
-ActionText = Annotated[str, Field(min_length=1, max_length=MAX_ACTION_CHARS), AfterValidator(reject_nul)]
+ActionText = Annotated[
+    str, Field(min_length=1, max_length=MAX_ACTION_CHARS), AfterValidator(reject_nul)
+]
 Finite = Annotated[float, AfterValidator(_finite), Field(ge=-1e12, le=1e12)]
 MemoryName = Annotated[str, Field(pattern=MEMORY_NAME_PATTERN)]
 EpisodeId = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(reject_nul)]
@@ -58,7 +60,7 @@ class MemorySettings(StrictModel):
     action_history_mode: ActionHistoryMode = "shortest"
     item_capacity: int | None = Field(None, ge=1, le=100_000_000)
     action_capacity: int | None = Field(None, ge=1, le=100_000)
-    embedder: Literal["all-MiniLM-L6-v2", "client"] = DEFAULT_EMBEDDER
+    embedder: Literal["all-MiniLM-L6-v2", "client"] = "all-MiniLM-L6-v2"
     dimension: int = Field(384, ge=1, le=MAX_DIMENSION)
 
 

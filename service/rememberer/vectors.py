@@ -97,7 +97,9 @@ class VectorStore:
             rows = []
             for content, vector in zip(to_encode, encoded, strict=True):
                 found[content] = unit(vector)
-                rows.append({"embedder": memory.embedder, "key": missing[content], "embedding": vector})
+                rows.append(
+                    {"embedder": memory.embedder, "key": missing[content], "embedding": vector}
+                )
             await session.execute(_INSERT_CACHED, rows)
         return found
 

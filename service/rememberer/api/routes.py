@@ -105,7 +105,9 @@ async def list_records(
     return await records.list_records(session, memory, task, limit, cursor)
 
 
-@router.get("/memories/{memory}/records/{record_id}", response_model=schemas.Record, responses=ERRORS)
+@router.get(
+    "/memories/{memory}/records/{record_id}", response_model=schemas.Record, responses=ERRORS
+)
 async def get_record(record_id: RecordId, memory: MemoryDep, session: SessionDep) -> schemas.Record:
     return await records.get_record(session, memory, record_id)
 
