@@ -1,0 +1,101 @@
+"""Python client of the Rememberer experience-memory service.
+
+>>> from rememberer_client import MemoryClient, format_exemplars
+>>> with MemoryClient() as client:  # doctest: +SKIP
+...     memory = client.memory("webshop")
+...     prompt_examples = format_exemplars(memory.retrieve(task, observation))
+...     with memory.episode(task) as ep:
+...         ep.step(observation, action, reward, next_observation, done=True)
+"""
+
+import contextlib as _contextlib
+
+from ._async_client import AsyncMemoryClient, AsyncMemoryHandle
+from ._base import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from ._client import MemoryClient, MemoryHandle
+from ._episode import AsyncEpisode, Episode
+from ._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    EpisodeFinishedError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RemembererError,
+    RequestTooLargeError,
+    UnprocessableEntityError,
+)
+from ._format import format_exemplars
+from ._models import (
+    ActionValue,
+    EpisodeState,
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    Transition,
+    UpdatedValue,
+    UpdateResult,
+)
+from ._types import NOT_GIVEN, ActionHistoryMode, MemorySettings, NotGiven, UpdateMode
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "NOT_GIVEN",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "ActionHistoryMode",
+    "ActionValue",
+    "AsyncEpisode",
+    "AsyncMemoryClient",
+    "AsyncMemoryHandle",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "Episode",
+    "EpisodeFinishedError",
+    "EpisodeState",
+    "Exemplar",
+    "InternalServerError",
+    "Memory",
+    "MemoryClient",
+    "MemoryHandle",
+    "MemorySettings",
+    "NotFoundError",
+    "NotGiven",
+    "Page",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Record",
+    "RemembererError",
+    "RequestTooLargeError",
+    "Transition",
+    "UnprocessableEntityError",
+    "UpdateMode",
+    "UpdateResult",
+    "UpdatedValue",
+    "__version__",
+    "format_exemplars",
+]
+
+# Objects report the public package as their home, so reprs and docs hide the private
+# module layout (the same trick httpx and openai use).
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("rememberer_client._"):
+        with _contextlib.suppress(AttributeError, TypeError):
+            _obj.__module__ = "rememberer_client"
+del _name, _obj, _contextlib

@@ -1,0 +1,529 @@
+"""State and policy shared by the sync and async clients.
+
+:class:`BaseClient` owns everything that does not depend on how bytes move: the base
+URL, headers, timeouts, the request of every endpoint, response parsing, error mapping
+and retry decisions. The sync and async clients only send requests and sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, Generic, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from ._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConflictError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    RequestTooLargeError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    Transition,
+    UpdateResult,
+    _EmbeddingsStored,
+    _RetrieveResponse,
+)
+from ._types import MemorySettings, NotGiven, TimeoutTypes
+from ._version import __version__
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_RETRIES",
+    "DEFAULT_TIMEOUT",
+    "BaseClient",
+    "RequestSpec",
+    "parse_retry_after",
+]
+
+log = logging.getLogger("rememberer_client")
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+DEFAULT_MAX_RETRIES = 2
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+# A server asking for more than this is clamped: callers blocked for minutes inside
+# one SDK call would be worse than one more 429.
+MAX_RETRY_AFTER = 60.0
+
+BASE_URL_ENV = "REMEMBERER_URL"
+API_KEY_ENV = "REMEMBERER_API_KEY"
+
+_T = TypeVar("_T")
+_HttpxClientT = TypeVar("_HttpxClientT", httpx.Client, httpx.AsyncClient)
+
+_STATUS_ERRORS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: RequestTooLargeError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_SETTING_WIRE_NAMES: dict[str, str] = {
+    key: ("lambda" if key == "lambda_" else key) for key in MemorySettings.__optional_keys__
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec(Generic[_T]):
+    """One endpoint call, independent of transport: what to send and how to read it."""
+
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], _T]
+    params: Mapping[str, str | int] = field(default_factory=dict)
+    json: Any = None
+    # Non-2xx statuses that are answers rather than failures (readyz's 503): never
+    # retried, handed to `parse`.
+    answer_statuses: frozenset[int] = frozenset()
+    # For deletes: a 404 after a retry most likely means our earlier attempt already
+    # deleted the thing before its answer was lost, so the goal is reached.
+    missing_ok_after_retry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RetryIn:
+    """Decision of :meth:`BaseClient._handle_outcome`: sleep ``delay`` seconds, resend."""
+
+    delay: float
+
+
+def parse_retry_after(value: str, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait according to a ``Retry-After`` value, or ``None`` if unusable.
+
+    Accepts both forms of RFC 9110: delay-seconds (``"3"``; fractions tolerated) and
+    an HTTP-date (``"Wed, 21 Oct 2015 07:28:00 GMT"``). Dates in the past give ``0``.
+    """
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        # RFC 9110 dates are always GMT; a zone-less parse means "-0000".
+        when = when.replace(tzinfo=UTC)
+    now = now or datetime.now(UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+def _path(*parts: str | int) -> str:
+    segments = []
+    for part in parts:
+        text = str(part)
+        # Dot segments would be collapsed by URL normalisation and hit another route.
+        if text in ("", ".", ".."):
+            raise ValueError(f"invalid path segment {text!r}")
+        segments.append(quote(text, safe=""))
+    return "/" + "/".join(segments)
+
+
+def _memory_path(memory: str, *rest: str | int) -> str:
+    return _path("v1", "memories", memory, *rest)
+
+
+def _json_model(model: type[_T]) -> Callable[[httpx.Response], _T]:
+    adapter: pydantic.TypeAdapter[_T] = pydantic.TypeAdapter(model)
+
+    def parse(response: httpx.Response) -> _T:
+        return adapter.validate_json(response.content)
+
+    return parse
+
+
+def _no_content(response: httpx.Response) -> None:
+    return None
+
+
+def _is_success(response: httpx.Response) -> bool:
+    return response.is_success
+
+
+def _page_params(
+    limit: int | None, cursor: str | None, **extra: str | None
+) -> dict[str, str | int]:
+    # httpx would send `?cursor=` for a None value, which the server reads as a cursor.
+    params: dict[str, str | int] = {k: v for k, v in extra.items() if v is not None}
+    if limit is not None:
+        params["limit"] = limit
+    if cursor is not None:
+        params["cursor"] = cursor
+    return params
+
+
+def _error_details(response: httpx.Response) -> tuple[str | None, str, Any]:
+    """(code, message, decoded body) of an error answer, whatever its body looks like."""
+    try:
+        body: Any = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error")
+        if isinstance(error, dict):
+            code = error.get("code")
+            message = error.get("message")
+            return (
+                code if isinstance(code, str) else None,
+                message if isinstance(message, str) and message else response.reason_phrase,
+                body,
+            )
+        # Frameworks' default shape, e.g. FastAPI's {"detail": ...}, in case a route
+        # escapes the service's error handler.
+        detail = body.get("detail")
+        if detail is not None:
+            message = detail if isinstance(detail, str) else json.dumps(detail)
+            return None, message, body
+    text = response.text.strip()
+    if len(text) > 500:
+        text = text[:500] + "…"
+    return None, text or response.reason_phrase or f"HTTP {response.status_code}", body
+
+
+class BaseClient(Generic[_HttpxClientT]):
+    """Everything of :class:`MemoryClient` and :class:`AsyncMemoryClient` except I/O."""
+
+    _client: _HttpxClientT
+    _owns_client: bool
+
+    def __init__(
+        self,
+        *,
+        base_url: str | httpx.URL | None,
+        api_key: str | None,
+        timeout: TimeoutTypes,
+        max_retries: int,
+        default_headers: Mapping[str, str] | None,
+    ) -> None:
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+        if api_key is None:
+            api_key = os.environ.get(API_KEY_ENV) or None
+        self._base_url = str(base_url).rstrip("/")
+        self._api_key = api_key
+        self._timeout = _validate_timeout(timeout)
+        self._max_retries = _validate_max_retries(max_retries)
+        self._default_headers: dict[str, str] = dict(default_headers or {})
+        # Overridable for tests that want reproducible jitter.
+        self._random: Callable[[], float] = random.random
+
+    # -- configuration -------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def api_key(self) -> str | None:
+        return self._api_key
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._max_retries
+
+    @property
+    def default_headers(self) -> dict[str, str]:
+        headers = {
+            "Accept": "application/json",
+            "User-Agent": f"rememberer-client/{__version__}",
+        }
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        headers.update(self._default_headers)
+        return headers
+
+    def _copy_kwargs(
+        self,
+        *,
+        base_url: str | httpx.URL | None,
+        api_key: str | None,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
+        default_headers: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        return {
+            "base_url": self._base_url if base_url is None else base_url,
+            "api_key": self._api_key if api_key is None else api_key,
+            "timeout": self._timeout if isinstance(timeout, NotGiven) else timeout,
+            "max_retries": (
+                self._max_retries if isinstance(max_retries, NotGiven) else max_retries
+            ),
+            "default_headers": {**self._default_headers, **(default_headers or {})},
+            # The copy borrows the connection pool and therefore never closes it.
+            "http_client": self._client,
+        }
+
+    def __repr__(self) -> str:
+        # Never show the API key.
+        return f"{type(self).__name__}(base_url={self._base_url!r})"
+
+    # -- request building ------------------------------------------------------------
+
+    def _resolve_timeout(self, timeout: TimeoutTypes | NotGiven) -> httpx.Timeout:
+        return self._timeout if isinstance(timeout, NotGiven) else _validate_timeout(timeout)
+
+    def _resolve_max_retries(self, max_retries: int | NotGiven) -> int:
+        if isinstance(max_retries, NotGiven):
+            return self._max_retries
+        return _validate_max_retries(max_retries)
+
+    def _build_request(self, spec: RequestSpec[Any], timeout: httpx.Timeout) -> httpx.Request:
+        # The injected client's build_request merges its own headers and cookies; the
+        # absolute URL makes its base_url irrelevant.
+        return self._client.build_request(
+            spec.method,
+            self._base_url + spec.path,
+            params=dict(spec.params) or None,
+            json=spec.json,
+            headers=self.default_headers,
+            timeout=timeout,
+        )
+
+    # -- retry policy ------------------------------------------------------------------
+
+    def _should_retry_status(self, status_code: int) -> bool:
+        return status_code == 429 or status_code >= 500
+
+    def _should_retry_exception(self, exc: httpx.RequestError) -> bool:
+        # Transport failures (refused, reset, timed out) may heal; a scheme httpx cannot
+        # speak or an undecodable body will not.
+        return isinstance(exc, httpx.TransportError) and not isinstance(
+            exc, httpx.UnsupportedProtocol
+        )
+
+    def _retry_delay(self, retries_taken: int, headers: httpx.Headers | None = None) -> float:
+        """Seconds to wait before retry number ``retries_taken + 1``."""
+        if headers is not None and "retry-after" in headers:
+            requested = parse_retry_after(headers["retry-after"])
+            if requested is not None:
+                return min(requested, MAX_RETRY_AFTER)
+        delay = min(INITIAL_RETRY_DELAY * 2.0**retries_taken, MAX_RETRY_DELAY)
+        # Up to 25% less, so that clients failing together do not retry together.
+        return delay * (1.0 - 0.25 * self._random())
+
+    def _handle_outcome(
+        self,
+        spec: RequestSpec[_T],
+        request: httpx.Request,
+        outcome: httpx.Response | httpx.RequestError,
+        *,
+        retries_taken: int,
+        max_retries: int,
+    ) -> _T | RetryIn:
+        """Turn one attempt's outcome into a result, a retry decision, or an exception."""
+        can_retry = retries_taken < max_retries
+        if isinstance(outcome, httpx.RequestError):
+            if can_retry and self._should_retry_exception(outcome):
+                delay = self._retry_delay(retries_taken)
+                log.info(
+                    "%s %s failed (%s: %s); retry %d/%d in %.2fs",
+                    request.method,
+                    request.url,
+                    type(outcome).__name__,
+                    outcome,
+                    retries_taken + 1,
+                    max_retries,
+                    delay,
+                )
+                return RetryIn(delay)
+            if isinstance(outcome, httpx.TimeoutException):
+                raise APITimeoutError(request=request) from outcome
+            raise APIConnectionError(
+                f"Connection error: {type(outcome).__name__}: {outcome}", request=request
+            ) from outcome
+
+        response = outcome
+        status = response.status_code
+        log.debug("%s %s -> %d", request.method, request.url, status)
+        if response.is_success or status in spec.answer_statuses:
+            return self._parse(spec, response)
+        if status == 404 and spec.missing_ok_after_retry and retries_taken > 0:
+            log.info("%s %s: 404 after a retry, treated as done", request.method, request.url)
+            return self._parse(spec, response)
+        if can_retry and self._should_retry_status(status):
+            delay = self._retry_delay(retries_taken, response.headers)
+            log.info(
+                "%s %s -> %d; retry %d/%d in %.2fs",
+                request.method,
+                request.url,
+                status,
+                retries_taken + 1,
+                max_retries,
+                delay,
+            )
+            return RetryIn(delay)
+        raise self._make_status_error(response)
+
+    # -- response parsing ----------------------------------------------------------------
+
+    def _parse(self, spec: RequestSpec[_T], response: httpx.Response) -> _T:
+        try:
+            return spec.parse(response)
+        except (ValueError, pydantic.ValidationError) as exc:
+            raise APIResponseValidationError(
+                f"unexpected answer to {spec.method} {spec.path}: {exc}", response=response
+            ) from exc
+
+    def _make_status_error(self, response: httpx.Response) -> APIStatusError:
+        code, message, body = _error_details(response)
+        status = response.status_code
+        error_class = _STATUS_ERRORS.get(status)
+        if error_class is None:
+            error_class = InternalServerError if status >= 500 else APIStatusError
+        return error_class(message, response=response, code=code, body=body)
+
+    # -- endpoints -----------------------------------------------------------------
+
+    @staticmethod
+    def _create_memory_spec(name: str, settings: MemorySettings) -> RequestSpec[Memory]:
+        unknown = set(settings) - set(_SETTING_WIRE_NAMES)
+        if unknown:
+            raise TypeError(f"unknown memory settings: {', '.join(sorted(unknown))}")
+        body: dict[str, Any] = {"name": name}
+        body.update({_SETTING_WIRE_NAMES[key]: value for key, value in settings.items()})
+        return RequestSpec("POST", _path("v1", "memories"), _json_model(Memory), json=body)
+
+    @staticmethod
+    def _get_memory_spec(name: str) -> RequestSpec[Memory]:
+        return RequestSpec("GET", _memory_path(name), _json_model(Memory))
+
+    @staticmethod
+    def _list_memories_spec(limit: int | None, cursor: str | None) -> RequestSpec[Page[Memory]]:
+        return RequestSpec(
+            "GET",
+            _path("v1", "memories"),
+            _json_model(Page[Memory]),
+            params=_page_params(limit, cursor),
+        )
+
+    @staticmethod
+    def _delete_memory_spec(name: str) -> RequestSpec[None]:
+        return RequestSpec("DELETE", _memory_path(name), _no_content, missing_ok_after_retry=True)
+
+    @staticmethod
+    def _put_embeddings_spec(
+        memory: str, embeddings: Mapping[str, Sequence[float]]
+    ) -> RequestSpec[int]:
+        body = {"embeddings": {text: list(vector) for text, vector in embeddings.items()}}
+
+        def parse(response: httpx.Response) -> int:
+            return _EmbeddingsStored.model_validate_json(response.content).stored
+
+        return RequestSpec("PUT", _memory_path(memory, "embeddings"), parse, json=body)
+
+    @staticmethod
+    def _retrieve_spec(
+        memory: str, task: str, observation: str, k: int, lambda_: float | None
+    ) -> RequestSpec[list[Exemplar]]:
+        body: dict[str, Any] = {"task": task, "observation": observation, "k": k}
+        if lambda_ is not None:
+            body["lambda"] = lambda_
+
+        def parse(response: httpx.Response) -> list[Exemplar]:
+            return _RetrieveResponse.model_validate_json(response.content).exemplars
+
+        return RequestSpec("POST", _memory_path(memory, "retrieve"), parse, json=body)
+
+    @staticmethod
+    def _update_spec(
+        memory: str,
+        episode_id: str,
+        task: str,
+        transitions: Sequence[Transition | Mapping[str, Any]],
+    ) -> RequestSpec[UpdateResult]:
+        # Validated before sending so that a malformed transition fails fast and locally.
+        checked = [
+            t if isinstance(t, Transition) else Transition.model_validate(t) for t in transitions
+        ]
+        body = {
+            "episode_id": episode_id,
+            "task": task,
+            "transitions": [t.model_dump(mode="json", exclude_none=True) for t in checked],
+        }
+        return RequestSpec(
+            "POST", _memory_path(memory, "update"), _json_model(UpdateResult), json=body
+        )
+
+    @staticmethod
+    def _list_records_spec(
+        memory: str, task: str | None, limit: int | None, cursor: str | None
+    ) -> RequestSpec[Page[Record]]:
+        return RequestSpec(
+            "GET",
+            _memory_path(memory, "records"),
+            _json_model(Page[Record]),
+            params=_page_params(limit, cursor, task=task),
+        )
+
+    @staticmethod
+    def _get_record_spec(memory: str, record_id: int) -> RequestSpec[Record]:
+        return RequestSpec("GET", _memory_path(memory, "records", record_id), _json_model(Record))
+
+    @staticmethod
+    def _delete_record_spec(memory: str, record_id: int) -> RequestSpec[None]:
+        return RequestSpec(
+            "DELETE",
+            _memory_path(memory, "records", record_id),
+            _no_content,
+            missing_ok_after_retry=True,
+        )
+
+    @staticmethod
+    def _health_spec() -> RequestSpec[bool]:
+        return RequestSpec("GET", "/healthz", _is_success, answer_statuses=frozenset({503}))
+
+    @staticmethod
+    def _ready_spec() -> RequestSpec[bool]:
+        return RequestSpec("GET", "/readyz", _is_success, answer_statuses=frozenset({503}))
+
+
+def _validate_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
+    if timeout is None:
+        raise ValueError("timeouts are always on: pass seconds or an httpx.Timeout, not None")
+    resolved = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+    phases = (resolved.connect, resolved.read, resolved.write, resolved.pool)
+    if any(phase is None or phase <= 0 for phase in phases):
+        raise ValueError(f"every timeout phase must be a positive number of seconds: {resolved}")
+    return resolved
+
+
+def _validate_max_retries(max_retries: int) -> int:
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"max_retries must be an int >= 0, not {max_retries!r}")
+    return max_retries

@@ -1,0 +1,484 @@
+"""The synchronous client and its memory-bound handle."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar, Unpack
+
+import httpx
+
+from ._base import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    RequestSpec,
+    RetryIn,
+)
+from ._episode import Episode
+from ._models import Exemplar, Memory, Page, Record, Transition, UpdateResult
+from ._types import NOT_GIVEN, MemorySettings, NotGiven, TimeoutTypes
+
+__all__ = ["MemoryClient", "MemoryHandle"]
+
+_T = TypeVar("_T")
+
+
+class MemoryClient(BaseClient[httpx.Client]):
+    """Synchronous client of the Rememberer service.
+
+    >>> with MemoryClient("http://127.0.0.1:8000") as client:  # doctest: +SKIP
+    ...     memory = client.memory("webshop")
+    ...     exemplars = memory.retrieve("buy a red mug", "search page", k=2)
+
+    ``base_url`` defaults to ``$REMEMBERER_URL`` (else ``http://127.0.0.1:8000``),
+    ``api_key`` to ``$REMEMBERER_API_KEY`` and is sent as ``Authorization: Bearer``.
+    Failed connections, timeouts, 429 and 5xx answers are retried up to
+    ``max_retries`` times with exponential backoff and jitter, honouring
+    ``Retry-After``. An injected ``http_client`` is used as is and never closed by
+    this client. Every method also takes ``timeout=`` and ``max_retries=`` to
+    override the client's values for that call only.
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL | None = None,
+        *,
+        api_key: str | None = None,
+        timeout: TimeoutTypes = DEFAULT_TIMEOUT,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        default_headers: Mapping[str, str] | None = None,
+        http_client: httpx.Client | None = None,
+    ) -> None:
+        super().__init__(
+            base_url=base_url,
+            api_key=api_key,
+            timeout=timeout,
+            max_retries=max_retries,
+            default_headers=default_headers,
+        )
+        self._owns_client = http_client is None
+        self._client = http_client if http_client is not None else httpx.Client()
+
+    def with_options(
+        self,
+        *,
+        base_url: str | httpx.URL | None = None,
+        api_key: str | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A copy with some options replaced, sharing this client's connection pool."""
+        return type(self)(
+            **self._copy_kwargs(
+                base_url=base_url,
+                api_key=api_key,
+                timeout=timeout,
+                max_retries=max_retries,
+                default_headers=default_headers,
+            )
+        )
+
+    # -- I/O -------------------------------------------------------------------------
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _request(
+        self,
+        spec: RequestSpec[_T],
+        *,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
+    ) -> _T:
+        resolved_timeout = self._resolve_timeout(timeout)
+        resolved_retries = self._resolve_max_retries(max_retries)
+        retries_taken = 0
+        while True:
+            request = self._build_request(spec, resolved_timeout)
+            outcome: httpx.Response | httpx.RequestError
+            try:
+                outcome = self._client.send(request)
+            except httpx.RequestError as exc:
+                outcome = exc
+            decision = self._handle_outcome(
+                spec,
+                request,
+                outcome,
+                retries_taken=retries_taken,
+                max_retries=resolved_retries,
+            )
+            if not isinstance(decision, RetryIn):
+                return decision
+            self._sleep(decision.delay)
+            retries_taken += 1
+
+    def close(self) -> None:
+        """Close the connection pool, unless it was injected (its owner closes it)."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- memories --------------------------------------------------------------------
+
+    def memory(self, name: str) -> MemoryHandle:
+        """A handle bound to memory ``name`` (no request is made)."""
+        return MemoryHandle(self, name)
+
+    def create_memory(
+        self,
+        name: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        **settings: Unpack[MemorySettings],
+    ) -> Memory:
+        """Create memory ``name``; only the settings given are sent (the server defaults
+        the rest). Raises :class:`ConflictError` (``memory_exists``) if the name is taken,
+        which after a retried attempt may mean that the first attempt succeeded."""
+        return self._request(
+            self._create_memory_spec(name, settings), timeout=timeout, max_retries=max_retries
+        )
+
+    def get_memory(
+        self,
+        name: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Memory:
+        """Settings and counts of memory ``name``."""
+        return self._request(self._get_memory_spec(name), timeout=timeout, max_retries=max_retries)
+
+    def list_memories(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Memory]:
+        """One page of memories; pass ``next_cursor`` back as ``cursor`` for the next."""
+        return self._request(
+            self._list_memories_spec(limit, cursor), timeout=timeout, max_retries=max_retries
+        )
+
+    def iter_memories(
+        self,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[Memory]:
+        """Every memory, fetching pages lazily."""
+        cursor: str | None = None
+        while True:
+            page = self.list_memories(page_size, cursor, timeout=timeout, max_retries=max_retries)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def delete_memory(
+        self,
+        name: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """Delete memory ``name`` and everything in it."""
+        self._request(self._delete_memory_spec(name), timeout=timeout, max_retries=max_retries)
+
+    # -- inside one memory ---------------------------------------------------------------
+
+    def put_embeddings(
+        self,
+        memory: str,
+        embeddings: Mapping[str, Sequence[float]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """Store client-side vectors for texts; returns how many were stored."""
+        return self._request(
+            self._put_embeddings_spec(memory, embeddings), timeout=timeout, max_retries=max_retries
+        )
+
+    def retrieve(
+        self,
+        memory: str,
+        task: str,
+        observation: str,
+        k: int = 2,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> list[Exemplar]:
+        """The ``k`` records most similar to (task, observation), best first.
+
+        ``lambda_`` overrides the memory's task-similarity weight for this query.
+        """
+        return self._request(
+            self._retrieve_spec(memory, task, observation, k, lambda_),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def update(
+        self,
+        memory: str,
+        episode_id: str,
+        task: str,
+        transitions: Sequence[Transition | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpdateResult:
+        """Send transitions of episode ``episode_id`` (in step order, starting at 0).
+
+        Retrying is safe: the server applies each (episode_id, step) once.
+        """
+        return self._request(
+            self._update_spec(memory, episode_id, task, transitions),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def list_records(
+        self,
+        memory: str,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Record]:
+        """One page of state records, optionally only those of ``task``."""
+        return self._request(
+            self._list_records_spec(memory, task, limit, cursor),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def iter_records(
+        self,
+        memory: str,
+        task: str | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[Record]:
+        """Every state record (optionally of ``task``), fetching pages lazily."""
+        cursor: str | None = None
+        while True:
+            page = self.list_records(
+                memory, task, page_size, cursor, timeout=timeout, max_retries=max_retries
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_record(
+        self,
+        memory: str,
+        record_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Record:
+        """One state record with its action values."""
+        return self._request(
+            self._get_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
+        )
+
+    def delete_record(
+        self,
+        memory: str,
+        record_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """Delete one state record."""
+        self._request(
+            self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
+        )
+
+    # -- probes --------------------------------------------------------------------------
+
+    def health(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> bool:
+        """Liveness: ``True`` on 2xx, ``False`` on 503; other failures raise."""
+        return self._request(self._health_spec(), timeout=timeout, max_retries=max_retries)
+
+    def ready(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> bool:
+        """Readiness (database reachable, migrations current): ``False`` on 503."""
+        return self._request(self._ready_spec(), timeout=timeout, max_retries=max_retries)
+
+
+class MemoryHandle:
+    """:class:`MemoryClient` methods bound to one memory name."""
+
+    def __init__(self, client: MemoryClient, name: str) -> None:
+        self._client = client
+        self._name = name
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def client(self) -> MemoryClient:
+        return self._client
+
+    def __repr__(self) -> str:
+        return f"MemoryHandle(name={self._name!r})"
+
+    def create(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        **settings: Unpack[MemorySettings],
+    ) -> Memory:
+        """Create this memory (see :meth:`MemoryClient.create_memory`)."""
+        return self._client.create_memory(
+            self._name, timeout=timeout, max_retries=max_retries, **settings
+        )
+
+    def get(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Memory:
+        """Settings and counts of this memory."""
+        return self._client.get_memory(self._name, timeout=timeout, max_retries=max_retries)
+
+    def delete(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """Delete this memory and everything in it."""
+        self._client.delete_memory(self._name, timeout=timeout, max_retries=max_retries)
+
+    def put_embeddings(
+        self,
+        embeddings: Mapping[str, Sequence[float]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> int:
+        """See :meth:`MemoryClient.put_embeddings`."""
+        return self._client.put_embeddings(
+            self._name, embeddings, timeout=timeout, max_retries=max_retries
+        )
+
+    def retrieve(
+        self,
+        task: str,
+        observation: str,
+        k: int = 2,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> list[Exemplar]:
+        """See :meth:`MemoryClient.retrieve`."""
+        return self._client.retrieve(
+            self._name, task, observation, k, lambda_, timeout=timeout, max_retries=max_retries
+        )
+
+    def update(
+        self,
+        episode_id: str,
+        task: str,
+        transitions: Sequence[Transition | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpdateResult:
+        """See :meth:`MemoryClient.update`."""
+        return self._client.update(
+            self._name, episode_id, task, transitions, timeout=timeout, max_retries=max_retries
+        )
+
+    def list_records(
+        self,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Record]:
+        """See :meth:`MemoryClient.list_records`."""
+        return self._client.list_records(
+            self._name, task, limit, cursor, timeout=timeout, max_retries=max_retries
+        )
+
+    def iter_records(
+        self,
+        task: str | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[Record]:
+        """See :meth:`MemoryClient.iter_records`."""
+        return self._client.iter_records(
+            self._name, task, page_size=page_size, timeout=timeout, max_retries=max_retries
+        )
+
+    def get_record(
+        self,
+        record_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Record:
+        """See :meth:`MemoryClient.get_record`."""
+        return self._client.get_record(
+            self._name, record_id, timeout=timeout, max_retries=max_retries
+        )
+
+    def delete_record(
+        self,
+        record_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """See :meth:`MemoryClient.delete_record`."""
+        self._client.delete_record(self._name, record_id, timeout=timeout, max_retries=max_retries)
+
+    def episode(self, task: str, episode_id: str | None = None) -> Episode:
+        """A step-numbering helper for one episode of ``task`` (see :class:`Episode`)."""
+        return Episode(self, task, episode_id)
