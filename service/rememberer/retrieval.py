@@ -65,6 +65,9 @@ async def rank(
         order_by = f"{memory.index_expression} <#> :q"
         ef_search = max(params.ef_search, candidates)
         await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
+        # With stale statistics the planner may prefer the memory_id B-tree plus a sort of
+        # every record; forbidding the sort leaves the HNSW index as the only plan.
+        await session.execute(text("SET LOCAL enable_sort = off"))
     d = memory.dimension
     # memory_id is a literal so that the planner can match the memory's partial index.
     sql = text(
@@ -91,6 +94,8 @@ async def rank(
             "n": candidates,
         },
     )
+    if not exact:
+        await session.execute(text("SET LOCAL enable_sort = on"))
     ranked = [
         Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
         for row in rows

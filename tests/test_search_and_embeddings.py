@@ -1,0 +1,121 @@
+"""Retrieval through the memory's HNSW index agrees with the exact scan; server-side
+embeddings come from the bundled all-MiniLM-L6-v2 and are cached in the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import httpx
+import numpy as np
+import psycopg
+import pytest
+from rememberer.config import Settings
+
+from tests.conftest import ServerThread
+
+DIM = 8
+
+
+@pytest.fixture(scope="module")
+def hnsw_api(database_url: str) -> Iterator[httpx.Client]:
+    """A second service on the same database that never scans exactly."""
+    settings = Settings(exact_search_max_records=0, hnsw_ef_search=200)
+    with (
+        ServerThread(settings, database_url) as server,
+        httpx.Client(base_url=server.url, timeout=60) as client,
+    ):
+        yield client
+
+
+def plain_url(database_url: str) -> str:
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def index_scans(database_url: str, index: str) -> int:
+    with psycopg.connect(plain_url(database_url)) as connection:
+        connection.execute("SELECT pg_stat_force_next_flush()")
+        row = connection.execute(
+            "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = %s", (index,)
+        ).fetchone()
+    return int(row[0]) if row else -1
+
+
+def test_hnsw_path_uses_the_index_and_matches_exact(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    rng = np.random.default_rng(7)
+    texts = {"task": rng.normal(size=DIM).tolist()}
+    texts |= {f"obs {i}": rng.normal(size=DIM).tolist() for i in range(300)}
+    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": DIM})
+    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": texts})
+    transitions = [
+        {
+            "step": i,
+            "observation": f"obs {i}",
+            "action": f"act {i % 3}",
+            "reward": float(i % 2),
+            "next_observation": f"obs {i + 1}",
+            "done": i == 298,
+        }
+        for i in range(299)
+    ]
+    response = api.post(
+        f"/v1/memories/{memory_name}/update",
+        json={"episode_id": "long", "task": "task", "transitions": transitions},
+    )
+    assert response.status_code == 200, response.text
+    memory_id = _memory_id(database_url, memory_name)
+    index = f"records_hnsw_{memory_id}"
+    before = index_scans(database_url, index)
+    for i in range(0, 300, 37):
+        body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": 0.3}
+        approximate = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
+        exact = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
+        assert [e["record_id"] for e in approximate["exemplars"]] == [
+            e["record_id"] for e in exact["exemplars"]
+        ]
+    # Backends report index use when idle for a while; wait for the report.
+    deadline = time.monotonic() + 20
+    while index_scans(database_url, index) < before + 9 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert index_scans(database_url, index) >= before + 9, "the HNSW index was not used"
+
+
+def _memory_id(database_url: str, name: str) -> int:
+    with psycopg.connect(plain_url(database_url)) as connection:
+        row = connection.execute("SELECT id FROM memories WHERE name = %s", (name,)).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_server_side_embeddings_rank_by_meaning_and_are_cached(
+    api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    assert api.post("/v1/memories", json={"name": memory_name}).status_code == 201
+    task = "buy a pair of red running shoes under 50 dollars"
+    pages = {
+        "shoes": "search results: red running shoes, size 10, $45",
+        "kettle": "product page: stainless steel electric kettle 1.7 litres",
+    }
+    for episode, page in pages.items():
+        step = {
+            "step": 0,
+            "observation": page,
+            "action": f"click[{episode}]",
+            "reward": 1.0,
+            "next_observation": "done page",
+            "done": True,
+        }
+        body = {"episode_id": episode, "task": task, "transitions": [step]}
+        assert api.post(f"/v1/memories/{memory_name}/update", json=body).status_code == 200
+    query = {"task": task, "observation": "results for red sneakers for jogging", "k": 2}
+    exemplars = api.post(f"/v1/memories/{memory_name}/retrieve", json=query).json()["exemplars"]
+    assert [e["actions"][0]["action"] for e in exemplars] == ["click[shoes]", "click[kettle]"]
+    assert exemplars[0]["task_score"] == pytest.approx(1.0, abs=1e-4)
+    assert 0.0 < exemplars[0]["observation_score"] < 1.0
+    with psycopg.connect(plain_url(database_url)) as connection:
+        cached = connection.execute(
+            "SELECT count(*) FROM embedding_cache WHERE embedder = 'all-MiniLM-L6-v2'"
+        ).fetchone()
+    assert cached is not None and cached[0] >= 4
