@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from rememberer.config import Settings
 
@@ -65,6 +67,11 @@ def _serve(settings: Settings, url: str) -> None:
 
     from rememberer.app import create_app
 
+    # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal to the handler that
+    # was there before it; this one turns it into a normal exit so the embedded database
+    # is stopped on the way out.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_normally)
     logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
     uvicorn.run(
         create_app(settings, database_url=url),
@@ -73,6 +80,11 @@ def _serve(settings: Settings, url: str) -> None:
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
     )
+
+
+def _exit_normally(signum: int, _frame: FrameType | None) -> None:
+    logger.info("stopping on signal %d", signum)
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":
