@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
@@ -37,20 +37,7 @@ class MemoryInfo:
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:
-        return cls(
-            id=row.id,
-            name=row.name,
-            gamma=row.gamma,
-            n_step=row.n_step,
-            update_mode=row.update_mode,
-            learning_rate=row.learning_rate,
-            lambda_=row.lambda_,
-            action_history_mode=row.action_history_mode,
-            item_capacity=row.item_capacity,
-            action_capacity=row.action_capacity,
-            embedder=row.embedder,
-            dimension=row.dimension,
-        )
+        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
 
     @property
     def index_name(self) -> str:
@@ -63,20 +50,8 @@ class MemoryInfo:
 
 
 def _settings_of(row: MemoryRow) -> dict[str, Any]:
-    return dict(
-        name=row.name,
-        gamma=row.gamma,
-        n_step=row.n_step,
-        update_mode=row.update_mode,
-        learning_rate=row.learning_rate,
-        lambda_=row.lambda_,
-        action_history_mode=row.action_history_mode,
-        item_capacity=row.item_capacity,
-        action_capacity=row.action_capacity,
-        embedder=row.embedder,
-        dimension=row.dimension,
-        created_at=row.created_at,
-    )
+    # The wire model's fields are all columns of the row, under the same names.
+    return {name: getattr(row, name) for name in schemas.Memory.model_fields}
 
 
 def _memory_out(row: MemoryRow) -> schemas.Memory:
