@@ -37,6 +37,21 @@ def episode(
     )
 
 
+def using(
+    api: httpx.Client, name: str, episode_id: str, transition: dict[str, Any], ids: list[int]
+) -> httpx.Response:
+    """One transition of an episode, naming the reflections in its prompt."""
+    return api.post(
+        f"/v1/memories/{name}/update",
+        json={
+            "episode_id": episode_id,
+            "task": "task",
+            "transitions": [transition],
+            "reflection_ids": ids,
+        },
+    )
+
+
 def created(response: httpx.Response) -> Reflection:
     assert response.status_code == 201, response.text
     body: Reflection = response.json()
@@ -72,15 +87,7 @@ def test_a_reflection_is_rated_by_each_later_episode_that_used_it(
     # Named on the first call of an open episode: a use, unrated until the episode ends.
     first = update(api, memory_name, "better", step(0, "a", "go", 0.0, "b"))
     assert first.status_code == 200
-    named = api.post(
-        f"/v1/memories/{memory_name}/update",
-        json={
-            "episode_id": "better",
-            "task": "task",
-            "transitions": [step(1, "b", "go", 0.0, "c")],
-            "reflection_ids": [rid],
-        },
-    )
+    named = using(api, memory_name, "better", step(1, "b", "go", 0.0, "c"), [rid])
     assert named.status_code == 200, named.text
     pending = fetch(api, memory_name, rid)
     assert (pending["uses"], pending["rated_uses"], pending["rating"]) == (1, 0, None)
@@ -136,15 +143,7 @@ def test_reflection_errors_name_the_problem_and_apply_nothing(
     assert (api.get(records).json(), api.get(f"/v1/memories/{memory_name}").json()) == before
     own = update(api, memory_name, "over", step(0, "a", "go", 1.0, "b", True))
     assert own.status_code == 200
-    self_use = api.post(
-        f"/v1/memories/{memory_name}/update",
-        json={
-            "episode_id": "over",
-            "task": "task",
-            "transitions": [step(0, "a", "go", 1.0, "b", True)],
-            "reflection_ids": [rid],
-        },
-    )
+    self_use = using(api, memory_name, "over", step(0, "a", "go", 1.0, "b", True), [rid])
     assert_error(self_use, 422, "reflection_self_use")
     for ids in ([0], ["x"], list(range(1, 102))):
         assert_error(
@@ -191,6 +190,9 @@ def test_newest_reflections_per_task_in_lists_and_retrieval(
     assert [r["text"] for r in everything][:2] == ["elsewhere", "trial 3"]
     bad_cursor = api.get(f"/v1/memories/{memory_name}/reflections", params={"cursor": "x"})
     assert_error(bad_cursor, 422, "invalid_request")
+    for path in ("reflections", "reflections/export"):
+        nul = api.get(f"/v1/memories/{memory_name}/{path}", params={"task": "a\x00b"})
+        assert_error(nul, 422, "invalid_request")
 
     url = f"/v1/memories/{memory_name}/retrieve"
     with_reflections = api.post(
@@ -224,15 +226,7 @@ def test_export_streams_rated_uses_and_preference_pairs(
     episode(api, memory_name, "b1", [0.0], reflection_ids=[bad, alone])
     episode(api, memory_name, "t1", [0.0], reflection_ids=[tie])
     update(api, memory_name, "pending", step(0, "a", "go", 0.0, "b"))
-    pending = api.post(
-        f"/v1/memories/{memory_name}/update",
-        json={
-            "episode_id": "pending",
-            "task": "task",
-            "transitions": [step(1, "b", "go", 0.0, "c")],
-            "reflection_ids": [bad],
-        },
-    )
+    pending = using(api, memory_name, "pending", step(1, "b", "go", 0.0, "c"), [bad])
     assert pending.status_code == 200
 
     rows = export(api, memory_name, format="jsonl")

@@ -82,8 +82,8 @@ def _summaries_sql(where: str) -> Any:
     """Reflections matching `where`, newest first, each with the summary of its uses."""
     return text(
         f"""
-        SELECT r.id, r.task, r.episode_id, r.text, r.prompt, r.return_before, r.created_at,
-               s.uses, s.rated_uses, s.return_after, s.rating
+        SELECT r.id AS reflection_id, r.task, r.episode_id, r.text, r.prompt, r.return_before,
+               r.created_at, s.uses, s.rated_uses, s.return_after, s.rating
         FROM (
           SELECT id, task, episode_id, text, prompt, return_before, created_at
           FROM reflections WHERE memory_id = :m AND {where}
@@ -100,19 +100,7 @@ def _summaries_sql(where: str) -> Any:
 
 
 def _reflection_out(row: Any) -> schemas.Reflection:
-    return schemas.Reflection(
-        reflection_id=row.id,
-        task=row.task,
-        episode_id=row.episode_id,
-        text=row.text,
-        prompt=row.prompt,
-        return_before=row.return_before,
-        return_after=row.return_after,
-        rating=row.rating,
-        uses=row.uses,
-        rated_uses=row.rated_uses,
-        created_at=row.created_at,
-    )
+    return schemas.Reflection.model_validate(row._asdict())
 
 
 def _optional_key(value: str | None) -> bytes | None:
