@@ -40,11 +40,22 @@ from ._models import (
     Memory,
     Page,
     Record,
+    Reflection,
+    ReflectionDetail,
+    ReflectionUse,
+    Retrieval,
     Transition,
     UpdatedValue,
     UpdateResult,
 )
-from ._types import NOT_GIVEN, ActionHistoryMode, MemorySettings, NotGiven, UpdateMode
+from ._types import (
+    NOT_GIVEN,
+    ActionHistoryMode,
+    ExportFormat,
+    MemorySettings,
+    NotGiven,
+    UpdateMode,
+)
 from ._version import __version__
 
 __all__ = [
@@ -69,6 +80,7 @@ __all__ = [
     "EpisodeFinishedError",
     "EpisodeState",
     "Exemplar",
+    "ExportFormat",
     "InternalServerError",
     "Memory",
     "MemoryClient",
@@ -80,8 +92,12 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Record",
+    "Reflection",
+    "ReflectionDetail",
+    "ReflectionUse",
     "RemembererError",
     "RequestTooLargeError",
+    "Retrieval",
     "Transition",
     "UnprocessableEntityError",
     "UpdateMode",

@@ -20,6 +20,10 @@ __all__ = [
     "Memory",
     "Page",
     "Record",
+    "Reflection",
+    "ReflectionDetail",
+    "ReflectionUse",
+    "Retrieval",
     "Transition",
     "UpdateResult",
     "UpdatedValue",
@@ -141,3 +145,47 @@ class _EmbeddingsStored(_AnswerModel):
 
 class _RetrieveResponse(_AnswerModel):
     exemplars: list[Exemplar]
+
+
+class Reflection(_AnswerModel):
+    """A reflection written on a finished episode (Retroformer).
+
+    ``return_before`` is the return of the episode reflected on; ``return_after`` and
+    ``rating`` (= return_after − return_before) are means over the later episodes that
+    put it in their prompt and have ended, ``None`` until one has.
+    """
+
+    reflection_id: int
+    task: str
+    episode_id: str
+    text: str
+    prompt: str | None = None
+    return_before: float
+    return_after: float | None = None
+    rating: float | None = None
+    uses: int = 0
+    rated_uses: int = 0
+    created_at: datetime
+
+
+class ReflectionUse(_AnswerModel):
+    """One later episode that used a reflection, and its rating once it ended."""
+
+    episode_id: str
+    return_after: float | None = None
+    rating: float | None = None
+    used_at: datetime
+    rated_at: datetime | None = None
+
+
+class ReflectionDetail(Reflection):
+    """A reflection with each of its uses, newest first."""
+
+    used_by: list[ReflectionUse]
+
+
+class Retrieval(_AnswerModel):
+    """Answer of ``retrieve_with_reflections``: exemplars and the task's newest reflections."""
+
+    exemplars: list[Exemplar]
+    reflections: list[Reflection] = Field(default_factory=list)

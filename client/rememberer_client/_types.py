@@ -9,6 +9,7 @@ import httpx
 __all__ = [
     "NOT_GIVEN",
     "ActionHistoryMode",
+    "ExportFormat",
     "MemorySettings",
     "NotGiven",
     "TimeoutTypes",
@@ -49,6 +50,8 @@ TimeoutTypes: TypeAlias = float | httpx.Timeout
 
 UpdateMode: TypeAlias = Literal["mean", "const"]
 ActionHistoryMode: TypeAlias = Literal["shortest", "longest", "newest", "oldest"]
+ExportFormat: TypeAlias = Literal["jsonl", "pairs"]
+"""``jsonl``: one row per rated use of a reflection; ``pairs``: chosen/rejected pairs."""
 
 
 class MemorySettings(TypedDict, total=False):

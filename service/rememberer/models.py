@@ -163,3 +163,67 @@ class EmbeddingCacheRow(Base):
     text_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
     created_at: Mapped[datetime] = _now()
+
+
+class ReflectionRow(Base):
+    """A Retroformer reflection written on a finished episode; `return_before` is that
+    episode's return. Long texts are keyed by their sha256."""
+
+    __tablename__ = "reflections"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    memory_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    episode_id: Mapped[str] = mapped_column(Text, nullable=False)
+    task: Mapped[str] = mapped_column(Text, nullable=False)
+    task_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    text_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    prompt_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    return_before: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["memory_id", "episode_id"],
+            ["episodes.memory_id", "episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+        Index("reflections_memory_id", "memory_id", "id"),
+        Index("reflections_task", "memory_id", "task_key", "id"),
+        Index("reflections_prompt", "memory_id", "prompt_key"),
+        Index(
+            "reflections_identity",
+            "memory_id",
+            "episode_id",
+            "text_key",
+            "prompt_key",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
+class ReflectionUseRow(Base):
+    """A reflection put in the prompt of a later episode; rated when that episode ends."""
+
+    __tablename__ = "reflection_uses"
+
+    memory_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    episode_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    reflection_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reflections.id", ondelete="CASCADE"), primary_key=True
+    )
+    return_after: Mapped[float | None] = mapped_column(Float)
+    rating: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _now()
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["memory_id", "episode_id"],
+            ["episodes.memory_id", "episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+        Index("reflection_uses_reflection", "reflection_id"),
+    )

@@ -30,7 +30,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import schemas
+from rememberer import reflections, schemas
 from rememberer.embeddings import Vector
 from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
 from rememberer.memories import MemoryInfo
@@ -247,6 +247,14 @@ class Updater:
                 "done": episode.steps[-1].done,
                 "return": sum(episode.rewards),
             },
+        )
+        await reflections.note_uses(
+            self.session,
+            self.memory.id,
+            episode.episode_id,
+            request.reflection_ids,
+            ended=episode.steps[-1].done,
+            episode_return=sum(episode.rewards),
         )
         last = request.transitions[-1]
         return schemas.UpdateResponse(

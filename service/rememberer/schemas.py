@@ -20,6 +20,7 @@ MAX_DIMENSION = 1_000
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"
 CLIENT_EMBEDDER = "client"
 MEMORY_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+MAX_REFLECTION_IDS = 100
 
 
 def reject_nul(value: str) -> str:
@@ -42,6 +43,7 @@ ActionText = Annotated[
 Finite = Annotated[float, AfterValidator(_finite), Field(ge=-1e12, le=1e12)]
 MemoryName = Annotated[str, Field(pattern=MEMORY_NAME_PATTERN)]
 EpisodeId = Annotated[str, Field(min_length=1, max_length=128), AfterValidator(reject_nul)]
+ReflectionId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 UpdateMode = Literal["mean", "const"]
 ActionHistoryMode = Literal["shortest", "longest", "newest", "oldest"]
@@ -127,10 +129,14 @@ class RetrieveRequest(StrictModel):
     observation: Text
     k: int = Field(2, ge=1, le=MAX_K)
     lambda_: float | None = Field(None, ge=0.0, le=1.0, alias="lambda")
+    # The task's newest reflections to return beside the exemplars (0: none, key left out).
+    reflections: int = Field(0, ge=0, le=MAX_K)
 
 
 class RetrieveResponse(BaseModel):
     exemplars: list[Exemplar]
+    # Left out of answers to callers that did not ask for reflections, which stay as before.
+    reflections: list[Reflection] | None = Field(None, exclude_if=lambda value: value is None)
 
 
 class Transition(StrictModel):
@@ -147,6 +153,8 @@ class UpdateRequest(StrictModel):
     episode_id: EpisodeId
     task: Text
     transitions: list[Transition] = Field(min_length=1, max_length=MAX_TRANSITIONS_PER_CALL)
+    # Reflections the agent put in its prompt for this episode; rated when it ends.
+    reflection_ids: list[ReflectionId] = Field(default_factory=list, max_length=MAX_REFLECTION_IDS)
 
 
 class UpdatedValue(BaseModel):
@@ -176,3 +184,49 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# --- Retroformer reflections -----------------------------------------------------------
+
+ReflectionText = Annotated[
+    str, Field(min_length=1, max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)
+]
+
+
+class ReflectionCreate(StrictModel):
+    task: Text
+    episode_id: EpisodeId
+    text: ReflectionText
+    # What the retrospective model was asked; reflections sharing it make training pairs.
+    prompt: Text | None = None
+
+
+class Reflection(BaseModel):
+    """A reflection on a finished episode. `return_after` and `rating` are the means over
+    the later episodes that used it and have ended (null until one has)."""
+
+    reflection_id: int
+    task: str
+    episode_id: str
+    text: str
+    prompt: str | None
+    return_before: float
+    return_after: float | None
+    rating: float | None
+    uses: int
+    rated_uses: int
+    created_at: datetime
+
+
+class ReflectionUse(BaseModel):
+    """One episode that put the reflection in its prompt; rated once that episode ended."""
+
+    episode_id: str
+    return_after: float | None
+    rating: float | None
+    used_at: datetime
+    rated_at: datetime | None
+
+
+class ReflectionDetail(Reflection):
+    used_by: list[ReflectionUse]
