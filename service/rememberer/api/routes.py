@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
-from rememberer import memories, records, retrieval, rlem, schemas
+from rememberer import bulk, memories, records, retrieval, rlem, schemas
 from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
@@ -77,6 +77,7 @@ async def retrieve(
         k=body.k,
         lambda_=lambda_,
         params=services.search,
+        observation_text=body.observation,
     )
     exemplars = await retrieval.exemplars(session, memory, ranked)
     await session.commit()
@@ -116,3 +117,11 @@ async def get_record(record_id: RecordId, memory: MemoryDep, session: SessionDep
 async def delete_record(record_id: RecordId, memory: MemoryDep, session: SessionDep) -> Response:
     await records.delete_record(session, memory, record_id)
     return Response(status_code=204)
+
+
+@router.post("/memories/{memory}/records", response_model=schemas.RecordsUpserted, responses=ERRORS)
+async def upsert_records(
+    body: schemas.RecordsUpsert, memory: MemoryDep, session: SessionDep, services: ServicesDep
+) -> schemas.RecordsUpserted:
+    """Creates or replaces records with their action values, in one transaction (imports)."""
+    return await bulk.upsert_records(session, memory, services.vectors, services.search, body)
