@@ -40,11 +40,21 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Transition,
     UpdatedValue,
     UpdateResult,
+    UpsertedRecord,
+    UpsertResult,
 )
-from ._types import NOT_GIVEN, ActionHistoryMode, MemorySettings, NotGiven, UpdateMode
+from ._types import (
+    NOT_GIVEN,
+    ActionHistoryMode,
+    MemorySettings,
+    NotGiven,
+    ObservationSimilarity,
+    UpdateMode,
+)
 from ._version import __version__
 
 __all__ = [
@@ -76,10 +86,12 @@ __all__ = [
     "MemorySettings",
     "NotFoundError",
     "NotGiven",
+    "ObservationSimilarity",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
     "Record",
+    "RecordItem",
     "RemembererError",
     "RequestTooLargeError",
     "Transition",
@@ -87,6 +99,8 @@ __all__ = [
     "UpdateMode",
     "UpdateResult",
     "UpdatedValue",
+    "UpsertResult",
+    "UpsertedRecord",
     "__version__",
     "format_exemplars",
 ]

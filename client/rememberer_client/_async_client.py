@@ -21,7 +21,16 @@ from ._base import (
     RetryIn,
 )
 from ._episode import AsyncEpisode
-from ._models import Exemplar, Memory, Page, Record, Transition, UpdateResult
+from ._models import (
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    RecordItem,
+    Transition,
+    UpdateResult,
+    UpsertResult,
+)
 from ._types import NOT_GIVEN, MemorySettings, NotGiven, TimeoutTypes
 
 __all__ = ["AsyncMemoryClient", "AsyncMemoryHandle"]
@@ -315,6 +324,19 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
         )
 
+    async def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
+        )
+
     # -- probes --------------------------------------------------------------------------
 
     async def health(
@@ -474,6 +496,18 @@ class AsyncMemoryHandle:
         """See :meth:`MemoryClient.delete_record`."""
         await self._client.delete_record(
             self._name, record_id, timeout=timeout, max_retries=max_retries
+        )
+
+    async def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
         )
 
     def episode(self, task: str, episode_id: str | None = None) -> AsyncEpisode:

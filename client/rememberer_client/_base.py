@@ -42,8 +42,10 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Transition,
     UpdateResult,
+    UpsertResult,
     _EmbeddingsStored,
     _RetrieveResponse,
 )
@@ -502,6 +504,17 @@ class BaseClient(Generic[_HttpxClientT]):
             _memory_path(memory, "records", record_id),
             _no_content,
             missing_ok_after_retry=True,
+        )
+
+    @staticmethod
+    def _upsert_records_spec(
+        memory: str, items: Sequence[RecordItem | Mapping[str, Any]]
+    ) -> RequestSpec[UpsertResult]:
+        # Validated before sending, like transitions: a misspelt field fails locally.
+        checked = [i if isinstance(i, RecordItem) else RecordItem.model_validate(i) for i in items]
+        body = {"items": [item.model_dump(mode="json") for item in checked]}
+        return RequestSpec(
+            "POST", _memory_path(memory, "records"), _json_model(UpsertResult), json=body
         )
 
     @staticmethod

@@ -17,7 +17,16 @@ from ._base import (
     RetryIn,
 )
 from ._episode import Episode
-from ._models import Exemplar, Memory, Page, Record, Transition, UpdateResult
+from ._models import (
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    RecordItem,
+    Transition,
+    UpdateResult,
+    UpsertResult,
+)
 from ._types import NOT_GIVEN, MemorySettings, NotGiven, TimeoutTypes
 
 __all__ = ["MemoryClient", "MemoryHandle"]
@@ -320,6 +329,23 @@ class MemoryClient(BaseClient[httpx.Client]):
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
         )
 
+    def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """Create or replace records with their action values, in one transaction.
+
+        A record whose (task, observation) exists is replaced, values and all; a new one is
+        subject to the memory's item capacity. Retrying is safe: the result is the same.
+        """
+        return self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
+        )
+
     # -- probes --------------------------------------------------------------------------
 
     def health(
@@ -478,6 +504,18 @@ class MemoryHandle:
     ) -> None:
         """See :meth:`MemoryClient.delete_record`."""
         self._client.delete_record(self._name, record_id, timeout=timeout, max_retries=max_retries)
+
+    def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
+        )
 
     def episode(self, task: str, episode_id: str | None = None) -> Episode:
         """A step-numbering helper for one episode of ``task`` (see :class:`Episode`)."""

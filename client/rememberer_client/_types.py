@@ -11,6 +11,7 @@ __all__ = [
     "ActionHistoryMode",
     "MemorySettings",
     "NotGiven",
+    "ObservationSimilarity",
     "TimeoutTypes",
     "UpdateMode",
 ]
@@ -49,6 +50,7 @@ TimeoutTypes: TypeAlias = float | httpx.Timeout
 
 UpdateMode: TypeAlias = Literal["mean", "const"]
 ActionHistoryMode: TypeAlias = Literal["shortest", "longest", "newest", "oldest"]
+ObservationSimilarity: TypeAlias = Literal["embedding", "lcs"]
 
 
 class MemorySettings(TypedDict, total=False):
@@ -68,3 +70,5 @@ class MemorySettings(TypedDict, total=False):
     action_capacity: int | None
     embedder: str
     dimension: int
+    double_q: bool
+    observation_similarity: ObservationSimilarity
