@@ -4,6 +4,7 @@ item and action capacity, double Q-learning, and the LCS observation similarity.
 from __future__ import annotations
 
 import random
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -212,3 +213,21 @@ def test_bit_parallel_lcs_agrees_with_the_table() -> None:
 def test_element_sequence_takes_tag_names_or_first_tokens() -> None:
     screen = '<div id="1">x</div>\n\n  <p>hi\n</p>\nResults for shoes\n<br/>'
     assert element_sequence(screen) == ["div", "p", "/p", "Results", "br"]
+
+
+def test_item_capacity_holds_under_concurrent_agents(api: httpx.Client, memory_name: str) -> None:
+    rng = np.random.default_rng(9)
+    names = [f"o{i}" for i in range(24)]
+    vectors = {"task": rng.normal(size=6).tolist(), "end": rng.normal(size=6).tolist()}
+    vectors |= {name: rng.normal(size=6).tolist() for name in names}
+    client_memory(api, memory_name, vectors, item_capacity=5)
+
+    def agent(batch: list[str]) -> list[bool]:
+        with httpx.Client(base_url=str(api.base_url), timeout=60) as own:
+            return [update(own, memory_name, n, done_at(n))["updated"][0]["dropped"] for n in batch]
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        dropped = [d for batch in pool.map(agent, [names[i::6] for i in range(6)]) for d in batch]
+    # Admissions are serialised: never more records than the capacity, whatever the timing.
+    assert len(records(api, memory_name)) == 5
+    assert dropped.count(False) >= 5
