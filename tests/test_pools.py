@@ -163,28 +163,16 @@ def test_records_of_the_service_export_as_a_pool() -> None:
     stream = io.StringIO()
     pools.dump_pool([imported, learned], stream)
     pool = pools.load_pool(stream.getvalue())
-    assert pool == {
-        ("p", "t", "k"): {
+
+    def entry(history_note: str, pool_id: int) -> dict[str, Any]:
+        info = {"last_reward": 0.5, "number": 2, "total_reward": 1.5}
+        return {
             "action_dict": {("b", ""): {"number": 2, "qvalue": 1.0, "reward": 0.0}},
-            "other_info": {
-                "action_history": [("a", "n")],
-                "last_reward": 0.5,
-                "number": 2,
-                "total_reward": 1.5,
-            },
-            "id": 0,
-        },
-        ("o", "t", ""): {
-            "action_dict": {("b", ""): {"number": 2, "qvalue": 1.0, "reward": 0.0}},
-            "other_info": {
-                "action_history": [("a", "")],
-                "last_reward": 0.5,
-                "number": 2,
-                "total_reward": 1.5,
-            },
-            "id": 1,
-        },
-    }
+            "other_info": {"action_history": [("a", history_note)], **info},
+            "id": pool_id,
+        }
+
+    assert pool == {("p", "t", "k"): entry("n", 0), ("o", "t", ""): entry("", 1)}
     assert [json.loads(line)["extra"] for line in pools.jsonl_lines([learned])] == [None]
 
 

@@ -107,7 +107,7 @@ async def _upsert(
     ).one()
     if record.created:
         await capacity.settle(session, memory, record.id, admission)
-    await _replace_actions(session, record.id, item.actions)
+    await _replace_actions(session, record.id, item.actions, replacing=not record.created)
     return schemas.UpsertedRecord(
         record_id=record.id,
         status="created" if record.created else "replaced",
@@ -116,12 +116,16 @@ async def _upsert(
 
 
 async def _replace_actions(
-    session: AsyncSession, record_id: int, actions: list[schemas.ActionValueIn]
+    session: AsyncSession,
+    record_id: int,
+    actions: list[schemas.ActionValueIn],
+    replacing: bool,
 ) -> None:
     rows = [
         {"record_id": record_id, "action_key": sha256(a.action), **a.model_dump()} for a in actions
     ]
-    keep = [row["action_key"] for row in rows]
-    await session.execute(_DELETE_OTHER_ACTIONS, {"record_id": record_id, "keep": keep})
+    if replacing:
+        keep = [row["action_key"] for row in rows]
+        await session.execute(_DELETE_OTHER_ACTIONS, {"record_id": record_id, "keep": keep})
     if rows:
         await session.execute(_UPSERT_ACTION, rows)
