@@ -50,7 +50,8 @@ class Admission:
 ADMITTED = Admission(True)
 DROPPED = Admission(False)
 
-_EXISTS = text("SELECT 1 FROM records WHERE memory_id = :m AND key = :key")
+# Locks the record if it exists, so that no admission evicts it before it is revisited.
+_EXISTS = text("SELECT 1 FROM records WHERE memory_id = :m AND key = :key FOR UPDATE")
 _LOCK = text("SELECT pg_advisory_xact_lock(:lock, CAST(:m % 2147483647 AS integer))")
 _MOST_REDUNDANT = text(
     "SELECT id, redundancy FROM records WHERE memory_id = :m "
