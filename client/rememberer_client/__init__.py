@@ -40,6 +40,7 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Reflection,
     ReflectionDetail,
     ReflectionUse,
@@ -47,6 +48,8 @@ from ._models import (
     Transition,
     UpdatedValue,
     UpdateResult,
+    UpsertedRecord,
+    UpsertResult,
 )
 from ._types import (
     NOT_GIVEN,
@@ -54,6 +57,7 @@ from ._types import (
     ExportFormat,
     MemorySettings,
     NotGiven,
+    ObservationSimilarity,
     UpdateMode,
 )
 from ._version import __version__
@@ -88,10 +92,12 @@ __all__ = [
     "MemorySettings",
     "NotFoundError",
     "NotGiven",
+    "ObservationSimilarity",
     "Page",
     "PermissionDeniedError",
     "RateLimitError",
     "Record",
+    "RecordItem",
     "Reflection",
     "ReflectionDetail",
     "ReflectionUse",
@@ -103,6 +109,8 @@ __all__ = [
     "UpdateMode",
     "UpdateResult",
     "UpdatedValue",
+    "UpsertResult",
+    "UpsertedRecord",
     "__version__",
     "format_exemplars",
 ]

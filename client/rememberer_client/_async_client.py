@@ -26,11 +26,13 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Reflection,
     ReflectionDetail,
     Retrieval,
     Transition,
     UpdateResult,
+    UpsertResult,
 )
 from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
 
@@ -455,6 +457,19 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         ):
             yield row
 
+    async def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
+        )
+
     # -- probes --------------------------------------------------------------------------
 
     async def health(
@@ -705,4 +720,16 @@ class AsyncMemoryHandle:
         """See :meth:`AsyncMemoryClient.export_reflections` (use with ``async for``)."""
         return self._client.export_reflections(
             self._name, format, task, timeout=timeout, max_retries=max_retries
+        )
+
+    async def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
         )

@@ -43,11 +43,13 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Reflection,
     ReflectionDetail,
     Retrieval,
     Transition,
     UpdateResult,
+    UpsertResult,
     _EmbeddingsStored,
     _RetrieveResponse,
 )
@@ -588,6 +590,17 @@ class BaseClient(Generic[_HttpxClientT]):
             return APITimeoutError(request=request)
         return APIConnectionError(
             f"the stream broke off: {type(exc).__name__}: {exc}", request=request
+        )
+
+    @staticmethod
+    def _upsert_records_spec(
+        memory: str, items: Sequence[RecordItem | Mapping[str, Any]]
+    ) -> RequestSpec[UpsertResult]:
+        # Validated before sending, like transitions: a misspelt field fails locally.
+        checked = [i if isinstance(i, RecordItem) else RecordItem.model_validate(i) for i in items]
+        body = {"items": [item.model_dump(mode="json") for item in checked]}
+        return RequestSpec(
+            "POST", _memory_path(memory, "records"), _json_model(UpsertResult), json=body
         )
 
     @staticmethod

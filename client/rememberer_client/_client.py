@@ -22,11 +22,13 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
     Reflection,
     ReflectionDetail,
     Retrieval,
     Transition,
     UpdateResult,
+    UpsertResult,
 )
 from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
 
@@ -471,6 +473,23 @@ class MemoryClient(BaseClient[httpx.Client]):
             max_retries=max_retries,
         )
 
+    def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """Create or replace records with their action values, in one transaction.
+
+        A record whose (task, observation) exists is replaced, values and all; a new one is
+        subject to the memory's item capacity. Retrying is safe: the result is the same.
+        """
+        return self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
+        )
+
     # -- probes --------------------------------------------------------------------------
 
     def health(
@@ -719,4 +738,16 @@ class MemoryHandle:
         """See :meth:`MemoryClient.export_reflections`."""
         return self._client.export_reflections(
             self._name, format, task, timeout=timeout, max_retries=max_retries
+        )
+
+    def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
         )

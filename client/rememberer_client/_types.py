@@ -12,6 +12,7 @@ __all__ = [
     "ExportFormat",
     "MemorySettings",
     "NotGiven",
+    "ObservationSimilarity",
     "TimeoutTypes",
     "UpdateMode",
 ]
@@ -52,6 +53,7 @@ UpdateMode: TypeAlias = Literal["mean", "const"]
 ActionHistoryMode: TypeAlias = Literal["shortest", "longest", "newest", "oldest"]
 ExportFormat: TypeAlias = Literal["jsonl", "pairs"]
 """``jsonl``: one row per rated use of a reflection; ``pairs``: chosen/rejected pairs."""
+ObservationSimilarity: TypeAlias = Literal["embedding", "lcs"]
 
 
 class MemorySettings(TypedDict, total=False):
@@ -71,3 +73,5 @@ class MemorySettings(TypedDict, total=False):
     action_capacity: int | None
     embedder: str
     dimension: int
+    double_q: bool
+    observation_similarity: ObservationSimilarity

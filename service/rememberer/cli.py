@@ -1,4 +1,4 @@
-"""`rememberer serve` and `rememberer migrate`."""
+"""`rememberer serve`, `rememberer migrate`, and `import`/`export` (rememberer.transfer)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.choices["serve"]
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    from rememberer import transfer
+
+    transfer.add_commands(commands)
     return parser
 
 
@@ -43,6 +46,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("import", "export"):
+        from rememberer import transfer
+
+        return transfer.run(args)
     settings = _settings(args)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"

@@ -34,6 +34,8 @@ class MemoryInfo:
     action_capacity: int | None
     embedder: str
     dimension: int
+    double_q: bool = False
+    observation_similarity: str = "embedding"
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:

@@ -22,7 +22,9 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +58,10 @@ class MemoryRow(Base):
     embedder: Mapped[str] = mapped_column(Text, nullable=False)
     dimension: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now()
+    double_q: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    observation_similarity: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="embedding"
+    )
 
 
 class RecordRow(Base):
@@ -76,11 +82,16 @@ class RecordRow(Base):
     action_history: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     extra: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now()
+    # Item capacity only: similarity to the nearest other record, and that record's id.
+    redundancy: Mapped[float | None] = mapped_column(Float)
+    nearest_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("records_memory_key", "memory_id", "key", unique=True),
         Index("records_memory_id", "memory_id", "id"),
         Index("records_task", "task", postgresql_using="hash"),
+        Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
+        Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
     )
 
 
@@ -97,6 +108,9 @@ class ActionValueRow(Base):
     reward: Mapped[float] = mapped_column(Float, nullable=False)
     visits: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now()
+    # Double Q-learning's two estimates (null otherwise); `q` is their mean.
+    q_a: Mapped[float | None] = mapped_column(Float)
+    q_b: Mapped[float | None] = mapped_column(Float)
 
 
 class EpisodeRow(Base):

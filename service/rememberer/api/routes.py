@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from rememberer import memories, records, reflections, retrieval, rlem, schemas
+from rememberer import bulk, memories, records, reflections, retrieval, rlem, schemas
 from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
@@ -78,6 +78,7 @@ async def retrieve(
         k=body.k,
         lambda_=lambda_,
         params=services.search,
+        observation_text=body.observation,
     )
     exemplars = await retrieval.exemplars(session, memory, ranked)
     answer = schemas.RetrieveResponse(exemplars=exemplars)
@@ -197,3 +198,11 @@ async def get_reflection(
     reflection_id: ReflectionId, memory: MemoryDep, session: SessionDep
 ) -> schemas.ReflectionDetail:
     return await reflections.get_reflection(session, memory, reflection_id)
+
+
+@router.post("/memories/{memory}/records", response_model=schemas.RecordsUpserted, responses=ERRORS)
+async def upsert_records(
+    body: schemas.RecordsUpsert, memory: MemoryDep, session: SessionDep, services: ServicesDep
+) -> schemas.RecordsUpserted:
+    """Creates or replaces records with their action values, in one transaction (imports)."""
+    return await bulk.upsert_records(session, memory, services.vectors, services.search, body)
