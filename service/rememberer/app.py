@@ -8,19 +8,22 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
+from rememberer.api import keys
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
 from rememberer.errors import RemembererError
+from rememberer.limits import BodyLimitMiddleware
 from rememberer.migrate import current_revision, head_revision
+from rememberer.observability import Metrics, RequestMiddleware
 from rememberer.retrieval import SearchParams
 from rememberer.vectors import VectorStore
 
@@ -53,7 +56,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RemembererError)
     async def _domain(_: Request, exc: RemembererError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message)
+        return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -83,6 +86,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     url = database_url or settings.database_url
     if not url:
         raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,10 +94,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         embedder = SentenceEmbedder(settings.embedding_model_path, settings.embed_batch_size)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        vectors = VectorStore(embedder)
+        metrics.watch_embedding_cache(vectors.stats)
         app.state.services = Services(
             settings=settings,
-            vectors=VectorStore(embedder),
+            vectors=vectors,
             search=SearchParams(settings.exact_search_max_records, settings.hnsw_ef_search),
+            metrics=metrics,
         )
         try:
             yield
@@ -109,6 +116,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(keys.router)
+    # The last added is the outermost: every answer, a 413 too, gets its request id.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMiddleware, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -23,9 +23,14 @@ MEMORY_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
 def reject_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing it here keeps it a 422 instead of a 500.
+    # PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (JSON can spell one as
+    # "\ud800"); refusing them here keeps them a 422 instead of a 500.
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
     return value
 
 
@@ -90,7 +95,9 @@ class Page(BaseModel, Generic[T]):
 
 
 class EmbeddingsPut(StrictModel):
-    embeddings: dict[Text, list[Finite]] = Field(max_length=10_000)
+    embeddings: dict[Text, Annotated[list[Finite], Field(max_length=MAX_DIMENSION)]] = Field(
+        max_length=10_000
+    )
 
 
 class EmbeddingsStored(BaseModel):
@@ -176,3 +183,24 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+MAX_KEY_MEMORIES = 1_000
+
+
+class KeyCreate(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(reject_nul)]
+    memories: list[MemoryName] = Field(min_length=1, max_length=MAX_KEY_MEMORIES)
+
+
+class ApiKey(BaseModel):
+    id: int
+    name: str
+    memories: list[str]
+    created_at: datetime
+
+
+class KeyCreated(ApiKey):
+    key: str = Field(description="the bearer key; shown only in this answer, stored as a hash")

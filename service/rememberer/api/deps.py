@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
@@ -10,6 +10,7 @@ from fastapi import Depends, Path, Request
 from rememberer.config import Settings
 from rememberer.db import SessionDep
 from rememberer.memories import MemoryInfo, find_memory
+from rememberer.observability import Metrics
 from rememberer.retrieval import SearchParams
 from rememberer.schemas import MEMORY_NAME_PATTERN
 from rememberer.vectors import VectorStore
@@ -20,6 +21,7 @@ class Services:
     settings: Settings
     vectors: VectorStore
     search: SearchParams
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def get_services(request: Request) -> Services:

@@ -3,22 +3,24 @@ exceptions that one handler (rememberer.app) maps to status codes."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from rememberer import memories, records, retrieval, rlem, schemas
+from rememberer.api.auth import PrincipalDep, authorize, require_scope
 from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": schemas.ErrorBody} for code in (404, 409, 413, 422)
+    code: {"model": schemas.ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
 }
 
 
@@ -28,15 +30,18 @@ ERRORS: dict[int | str, dict[str, object]] = {
     response_model=schemas.MemoryDetail,
     responses=ERRORS,
 )
-async def create_memory(body: schemas.MemoryCreate, session: SessionDep) -> schemas.MemoryDetail:
+async def create_memory(
+    body: schemas.MemoryCreate, session: SessionDep, principal: PrincipalDep
+) -> schemas.MemoryDetail:
+    require_scope(principal, body.name)
     return await memories.create_memory(session, body)
 
 
 @router.get("/memories", response_model=schemas.Page[schemas.Memory], responses=ERRORS)
 async def list_memories(
-    session: SessionDep, limit: Limit = 100, cursor: Cursor = None
+    session: SessionDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
 ) -> schemas.Page[schemas.Memory]:
-    return await memories.list_memories(session, limit, cursor)
+    return await memories.list_memories(session, limit, cursor, only=principal.memories)
 
 
 @router.get("/memories/{memory}", response_model=schemas.MemoryDetail, responses=ERRORS)
@@ -69,6 +74,7 @@ async def retrieve(
 ) -> schemas.RetrieveResponse:
     vectors = await services.vectors.resolve(session, memory, [body.task, body.observation])
     lambda_ = memory.lambda_ if body.lambda_ is None else body.lambda_
+    started = time.perf_counter()
     ranked = await retrieval.rank(
         session,
         memory,
@@ -79,6 +85,7 @@ async def retrieve(
         params=services.search,
     )
     exemplars = await retrieval.exemplars(session, memory, ranked)
+    services.metrics.retrieval_latency.observe(time.perf_counter() - started)
     await session.commit()
     return schemas.RetrieveResponse(exemplars=exemplars)
 
@@ -87,7 +94,10 @@ async def retrieve(
 async def update(
     body: schemas.UpdateRequest, memory: MemoryDep, session: SessionDep, services: ServicesDep
 ) -> schemas.UpdateResponse:
-    return await rlem.Updater(session, memory, services.vectors, services.search).run(body)
+    updater = rlem.Updater(session, memory, services.vectors, services.search)
+    response = await updater.run(body)
+    services.metrics.count_updates(updater.applied_transitions, updater.applied_values)
+    return response
 
 
 @router.get(
