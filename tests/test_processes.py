@@ -34,9 +34,11 @@ def plain(database_url: str) -> str:
 
 def test_two_processes_behave_as_one(database_url: str, tmp_path: Path, memory_name: str) -> None:
     first, second = ServiceProcess(database_url, tmp_path), ServiceProcess(database_url, tmp_path)
-    first.launch(), second.launch()
+    first.launch()
+    second.launch()
     try:
-        first.wait_ready(), second.wait_ready()
+        first.wait_ready()
+        second.wait_ready()
         with httpx.Client(base_url=first.url, timeout=60) as api:
             create_path_memory(api, memory_name)
             workload = Workload(agents=16, episodes=2, length=3)
@@ -48,7 +50,8 @@ def test_two_processes_behave_as_one(database_url: str, tmp_path: Path, memory_n
         with httpx.Client(base_url=second.url, timeout=60) as other:
             assert_exact(other, memory_name, workload)
     finally:
-        first.kill(), second.kill()
+        first.kill()
+        second.kill()
 
 
 class SdkAgents:
