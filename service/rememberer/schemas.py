@@ -53,7 +53,8 @@ ActionHistoryMode = Literal["shortest", "longest", "newest", "oldest"]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict: a wrong JSON type is a 422, not coerced ("0.5" is no number, "yes" no bool).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class MemorySettings(StrictModel):
