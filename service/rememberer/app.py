@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
 from rememberer.api import keys
+from rememberer.api.auth import document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
 from rememberer.config import Settings, get_settings
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(keys.router)
+    if settings.admin_key is not None:
+        document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)

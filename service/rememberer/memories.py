@@ -60,7 +60,7 @@ def _memory_out(row: MemoryRow) -> schemas.Memory:
 
 
 def _memory_detail(row: MemoryRow, counts: dict[str, int]) -> schemas.MemoryDetail:
-    return schemas.MemoryDetail(**_settings_of(row), **counts)
+    return schemas.MemoryDetail(**{**_settings_of(row), **counts})
 
 
 async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> schemas.MemoryDetail:

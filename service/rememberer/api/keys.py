@@ -8,10 +8,15 @@ from fastapi import APIRouter, Depends, Path, Response, status
 
 from rememberer import auth, schemas
 from rememberer.api.auth import require_admin
+from rememberer.api.deps import reject_unknown_query
 from rememberer.api.routes import ERRORS, Cursor, Limit
 from rememberer.db import SessionDep
 
-router = APIRouter(prefix="/v1", tags=["keys"], dependencies=[Depends(require_admin)])
+router = APIRouter(
+    prefix="/v1",
+    tags=["keys"],
+    dependencies=[Depends(require_admin), Depends(reject_unknown_query)],
+)
 
 KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

@@ -10,15 +10,18 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from rememberer import memories, records, retrieval, rlem, schemas
 from rememberer.api.auth import PrincipalDep, authorize, require_scope
-from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
+from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep, reject_unknown_query
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
 
-router = APIRouter(prefix="/v1", dependencies=[Depends(authorize)])
+router = APIRouter(prefix="/v1", dependencies=[Depends(authorize), Depends(reject_unknown_query)])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A query string has to fit in the server's request-line buffer (16 KiB in uvicorn), even
+# with every character percent-encoded as 4 UTF-8 bytes.
+MAX_TASK_FILTER_CHARS = 1_000
 ERRORS: dict[int | str, dict[str, object]] = {
     code: {"model": schemas.ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
 }
@@ -106,7 +109,7 @@ async def update(
 async def list_records(
     memory: MemoryDep,
     session: SessionDep,
-    task: Annotated[str | None, Query(max_length=schemas.MAX_TEXT_CHARS)] = None,
+    task: Annotated[str | None, Query(max_length=MAX_TASK_FILTER_CHARS)] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> schemas.Page[schemas.Record]:
