@@ -191,3 +191,16 @@ def test_serve_refuses_a_public_host_without_a_key(database_url: str, tmp_path: 
     )
     assert done.returncode == 2
     assert b"REMEMBERER_ADMIN_KEY" in done.stderr and b"--insecure" in done.stderr
+
+
+def test_openapi_documents_the_key_only_when_one_is_required(
+    secured: ServerThread, server: ServerThread
+) -> None:
+    secured_doc = httpx.get(f"{secured.url}/openapi.json").json()
+    assert secured_doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    update = secured_doc["paths"]["/v1/memories/{memory}/update"]["post"]
+    assert update["security"] == [{"bearer": []}]
+    assert "security" not in secured_doc["paths"]["/healthz"]["get"]
+    open_doc = httpx.get(f"{server.url}/openapi.json").json()
+    assert "securitySchemes" not in open_doc.get("components", {})
+    assert "security" not in open_doc["paths"]["/v1/memories/{memory}/update"]["post"]

@@ -164,3 +164,12 @@ def test_retrieve_bounds(api: httpx.Client, memory_name: str) -> None:
     assert_error(
         api.put(f"/v1/memories/{memory_name}/embeddings", json=too_long), 422, "invalid_request"
     )
+
+
+def test_unknown_query_parameters_are_422(api: httpx.Client, memory_name: str) -> None:
+    client_memory(api, memory_name)
+    misspelt = api.get(f"/v1/memories/{memory_name}/records", params={"limt": 5})
+    assert_error(misspelt, 422, "invalid_request")
+    assert "'limt'" in misspelt.json()["error"]["message"]
+    assert "limit" in misspelt.json()["error"]["message"]
+    assert api.get(f"/v1/memories/{memory_name}/records", params={"limit": 5}).status_code == 200
