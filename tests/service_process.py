@@ -16,6 +16,20 @@ import httpx
 from tests.conftest import free_port
 
 
+def wait_ready(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    """Until the service at `url` answers /readyz with 200 (its process must stay alive)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the service exited early"
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the service did not become ready")
+
+
 class ServiceProcess:
     """One service process; `start()` again after a kill serves on the same port."""
 
@@ -58,17 +72,11 @@ class ServiceProcess:
             )
 
     def wait_ready(self, seconds: float = 90) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.running is False:
-                raise RuntimeError(f"the service exited early:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the service did not become ready:\n{self.log()}")
+        assert self.process is not None
+        try:
+            wait_ready(self.url, self.process, seconds)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.log()}") from None
 
     @property
     def running(self) -> bool:

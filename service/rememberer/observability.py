@@ -107,7 +107,8 @@ class Metrics:
         return generate_latest(self.registry)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
+    """A request header's value (`name` in lower case), from the raw ASGI scope."""
     for key, value in scope.get("headers", ()):
         if key.lower() == name:
             return str(value.decode("latin-1"))
@@ -115,7 +116,7 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 def request_id_of(scope: Scope) -> str:
-    offered = _header(scope, REQUEST_ID_HEADER.encode())
+    offered = header(scope, REQUEST_ID_HEADER.encode())
     if offered is not None and _ACCEPTABLE_ID.match(offered):
         return offered
     return uuid.uuid4().hex
