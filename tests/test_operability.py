@@ -9,8 +9,11 @@ import sys
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from rememberer.app import create_app
+from rememberer.config import Settings
 from rememberer.observability import REQUEST_ID, JsonFormatter, RequestIdFilter
 
+from tests.conftest import ServerThread
 from tests.test_api import client_memory, step, update
 
 UPDATE_ROUTE = "/v1/memories/{memory}/update"
@@ -107,3 +110,21 @@ def test_json_log_lines_carry_the_request_id(capsys: pytest.CaptureFixture[str])
     entry = json.loads(capsys.readouterr().err.strip())
     assert entry["request_id"] == "req-1" and entry["message"] == "failed for x"
     assert entry["level"] == "error" and "ValueError: boom" in entry["exception"]
+
+
+def test_an_unexpected_error_is_a_logged_500_with_the_request_id(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(Settings(database_url=None), database_url=database_url)
+
+    @app.get("/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    with ServerThread(Settings(), database_url, app=app) as running:
+        response = httpx.get(f"{running.url}/v1/broken", headers={"X-Request-ID": "bug-report-1"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert response.headers["x-request-id"] == "bug-report-1"
+    (logged,) = [r for r in caplog.records if r.getMessage() == "unhandled error"]
+    assert logged.exc_info is not None and "a bug" in str(logged.exc_info[1])

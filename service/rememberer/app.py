@@ -24,7 +24,7 @@ from rememberer.embeddings import SentenceEmbedder
 from rememberer.errors import RemembererError
 from rememberer.limits import BodyLimitMiddleware
 from rememberer.migrate import current_revision, head_revision
-from rememberer.observability import Metrics, RequestMiddleware
+from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER, Metrics, RequestMiddleware
 from rememberer.retrieval import SearchParams
 from rememberer.vectors import VectorStore
 
@@ -79,7 +79,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        response = error_response(500, "internal_error", "internal error; it has been logged")
+        # Answered outside the request middleware, which cannot add the id to this one.
+        request_id = REQUEST_ID.get()
+        if request_id:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:

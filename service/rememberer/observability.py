@@ -139,7 +139,9 @@ class RequestMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = request_id_of(scope)
-        token = REQUEST_ID.set(request_id)
+        # Not reset afterwards: each request runs in its own task, whose context ends with
+        # it, and the outermost error handler (after this middleware) still needs the id.
+        REQUEST_ID.set(request_id)
         status = 500  # what the caller sees if the app fails before answering
         started = time.perf_counter()
 
@@ -158,7 +160,6 @@ class RequestMiddleware:
         finally:
             self.metrics.in_flight.dec()
             self._record(scope, status, time.perf_counter() - started)
-            REQUEST_ID.reset(token)
 
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         method, route = scope["method"], route_of(scope)
