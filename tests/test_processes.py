@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from rememberer_client import MemoryClient
 
 from tests.concurrent_agents import (
@@ -156,6 +155,17 @@ def _waiting_lock_count(connection: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
+def wait_until_refused(url: str, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{url} still answers")
+
+
 def test_sigterm_lets_the_request_in_flight_finish(
     database_url: str, tmp_path: Path, memory_name: str
 ) -> None:
@@ -189,10 +199,9 @@ def test_sigterm_lets_the_request_in_flight_finish(
             time.sleep(0.02)
         assert service.process is not None
         service.process.send_signal(signal.SIGTERM)
-        time.sleep(1.0)
+        wait_until_refused(f"{service.url}/healthz")  # no new work is accepted
         assert service.running, "the service quit with a request in flight"
-        with pytest.raises(httpx.TransportError):
-            httpx.get(f"{service.url}/healthz", timeout=2)  # no new work is accepted
+        assert sender.is_alive() and not answers, "the request in flight was cut short"
         holder.rollback()  # the lock goes; the request can finish
         sender.join(timeout=30)
     assert service.process.wait(timeout=30) == 0
