@@ -61,6 +61,14 @@ def test_every_v1_request_needs_a_key(secured: ServerThread, memory_name: str) -
                 assert response.headers["www-authenticate"] == "Bearer"
     basic = httpx.get(f"{secured.url}/v1/memories", headers={"Authorization": f"Basic {ADMIN_KEY}"})
     assert_error(basic, 401, "unauthorized")
+    # Nothing else is revealed first: not a malformed body, not whether a route exists.
+    with as_key(secured, "wrong-key-0123456789") as stranger:
+        malformed = stranger.post(
+            "/v1/memories", content=b"{not json", headers={"content-type": "application/json"}
+        )
+        assert_error(malformed, 401, "unauthorized")
+        assert_error(stranger.get("/v1/no-such-route"), 401, "unauthorized")
+        assert_error(stranger.get("/v1/memories", params={"limit": "x"}), 401, "unauthorized")
     with as_key(secured, None) as anonymous:
         assert anonymous.get("/healthz").status_code == 200
         assert anonymous.get("/metrics").status_code == 200

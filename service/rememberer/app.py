@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
 from rememberer.api import keys
-from rememberer.api.auth import document_bearer_auth
+from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
 from rememberer.config import Settings, get_settings
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     if settings.admin_key is not None:
         document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.
+    app.add_middleware(AuthenticationMiddleware, admin_key=settings.admin_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
 
