@@ -1,17 +1,26 @@
-"""Real service processes on the test database: two at once, one killed with SIGKILL in the
-middle of a load, one stopped with SIGTERM while a request is in flight."""
+"""Faults against real services: two processes on one database, one killed with SIGKILL in
+the middle of a load, one stopped with SIGTERM while a request is in flight, and a database
+that goes away and comes back."""
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
+import pytest
+from psycopg import sql
+from rememberer.config import Settings
+from rememberer.embedded import EmbeddedPostgres
+from rememberer.migrate import upgrade
 from rememberer_client import MemoryClient
 
 from tests.concurrent_agents import (
@@ -24,6 +33,7 @@ from tests.concurrent_agents import (
     run_agents,
     transition,
 )
+from tests.conftest import ServerThread
 from tests.service_process import ServiceProcess
 
 
@@ -214,3 +224,53 @@ def test_sigterm_lets_the_request_in_flight_finish(
     assert access["logger"] == "rememberer.access"
     assert access["http"]["route"] == "/v1/memories/{memory}/update"
     assert access["http"]["status"] == 200
+
+
+@pytest.fixture
+def own_database(postgres: EmbeddedPostgres) -> Iterator[tuple[str, str]]:
+    """A fresh migrated database of its own, (name, URL), that a test may take offline."""
+    url = postgres.start()
+    name = f"outage_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(plain(url), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    own = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
+    upgrade(own)
+    yield name, own
+
+
+def set_database_online(admin_url: str, name: str, online: bool) -> None:
+    with psycopg.connect(plain(admin_url), autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
+                sql.Identifier(name), sql.SQL("true" if online else "false")
+            )
+        )
+        if not online:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
+
+
+def test_database_outage_is_503_and_the_sdk_rides_it_out(
+    postgres: EmbeddedPostgres,
+    own_database: tuple[str, str],
+    memory_name: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    name, url = own_database
+    admin_url = postgres.start()
+    with ServerThread(Settings(), url) as server, MemoryClient(server.url) as client:
+        client.create_memory(memory_name, embedder="client", dimension=3)
+        set_database_online(admin_url, name, online=False)
+        try:
+            down = httpx.get(f"{server.url}/v1/memories/{memory_name}", timeout=30)
+            assert down.status_code == 503, down.text
+            assert down.json()["error"]["code"] == "unavailable"
+            assert down.headers["retry-after"] == "1"
+            threading.Timer(1.5, set_database_online, (admin_url, name, True)).start()
+            with caplog.at_level(logging.INFO, logger="rememberer_client"):
+                memory = client.get_memory(memory_name, max_retries=8)
+        finally:
+            set_database_online(admin_url, name, online=True)
+    assert memory.name == memory_name
+    assert any("-> 503; retry" in r.getMessage() for r in caplog.records)

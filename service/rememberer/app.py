@@ -21,7 +21,7 @@ from rememberer.api.routes import router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
-from rememberer.errors import RemembererError
+from rememberer.errors import RemembererError, Unavailable
 from rememberer.limits import BodyLimitMiddleware
 from rememberer.migrate import current_revision, head_revision
 from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER, Metrics, RequestMiddleware
@@ -69,12 +69,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(DBAPIError)
-    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
         if sqlstate.startswith("22"):  # data exception: a value the database cannot take
             return error_response(422, "invalid_request", f"invalid value: {exc.orig}")
         logger.exception("database error")
-        return error_response(503, "unavailable", "the database is unavailable; retry later")
+        return await _domain(request, Unavailable("the database is unavailable; retry later"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

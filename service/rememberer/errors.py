@@ -79,6 +79,8 @@ class MissingEmbedding(Unprocessable):
 class Unavailable(RemembererError):
     status_code = 503
     code = "unavailable"
+    # The condition is expected to pass soon; clients (the SDK does) wait this long, then retry.
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "1"}
 
 
 class Unauthorized(RemembererError):
