@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.concurrent_agents import (
     HttpAgents,
@@ -14,18 +15,19 @@ from tests.concurrent_agents import (
 from tests.conftest import ServerThread
 
 
+@pytest.mark.parametrize("update_mode", ["mean", "const"])
 def test_sixteen_agents_on_one_state_action(
-    server: ServerThread, api: httpx.Client, memory_name: str
+    server: ServerThread, api: httpx.Client, memory_name: str, update_mode: str
 ) -> None:
-    """Every agent's one-step episodes hit (s0, forward): visits = 16·4 and q = the mean."""
-    create_path_memory(api, memory_name)
+    """Every agent's one-step episodes hit (s0, forward): visits = 16·4, q = the mean."""
+    create_path_memory(api, memory_name, update_mode)
     workload = Workload(agents=16, episodes=4, length=1)
     with HttpAgents([server.url], memory_name) as agents:
         answers = run_agents(workload, agents)
     assert len(answers) == 64
     # Each answer saw its own visit: the 64 counts are exactly 1..64, none shared or skipped.
     assert sorted(a["updated"][0]["visits"] for a in answers) == list(range(1, 65))
-    assert_exact(api, memory_name, workload)
+    assert_exact(api, memory_name, workload, mean_q=update_mode == "mean")
 
 
 def test_sixteen_agents_walking_one_path_with_retries(
