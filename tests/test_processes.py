@@ -101,13 +101,16 @@ def test_sigkill_mid_load_loses_no_acknowledged_update(
         killed_at: list[int] = []
 
         def kill_mid_load_and_restart() -> None:
+            deadline = time.monotonic() + 120  # if the agents fail early, give up quietly
             while agents.count < 40:
+                if time.monotonic() > deadline:
+                    return
                 time.sleep(0.005)
             service.kill()
             killed_at.append(agents.count)
             service.start()  # same port: the SDK's retries reach the new process
 
-        killer = threading.Thread(target=kill_mid_load_and_restart)
+        killer = threading.Thread(target=kill_mid_load_and_restart, daemon=True)
         killer.start()
         run_agents(workload, agents)
         killer.join(timeout=120)
