@@ -4,6 +4,7 @@ refusal to serve an open service beyond loopback."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import subprocess
 import sys
@@ -15,7 +16,13 @@ import psycopg
 import pytest
 from rememberer.cli import exposure_allowed
 from rememberer.config import Settings
-from rememberer_client import AuthenticationError, MemoryClient, NotFoundError
+from rememberer_client import (
+    AsyncMemoryClient,
+    AuthenticationError,
+    MemoryClient,
+    NotFoundError,
+    PermissionDeniedError,
+)
 
 from tests.conftest import ServerThread
 from tests.test_api import assert_error
@@ -212,3 +219,28 @@ def test_openapi_documents_the_key_only_when_one_is_required(
     open_doc = httpx.get(f"{server.url}/openapi.json").json()
     assert "securitySchemes" not in open_doc.get("components", {})
     assert "security" not in open_doc["paths"]["/v1/memories/{memory}/update"]["post"]
+
+
+def test_sdk_manages_keys(secured: ServerThread, memory_name: str) -> None:
+    with MemoryClient(secured.url, api_key=ADMIN_KEY) as admin_client:
+        admin_client.create_memory(memory_name, embedder="client", dimension=3)
+        created = admin_client.create_key("agent team", [memory_name])
+        assert created.key not in repr(created)
+        listed = [k for k in admin_client.list_keys(limit=1000).items if k.id == created.id]
+        assert [(k.name, k.memories) for k in listed] == [("agent team", [memory_name])]
+        with MemoryClient(secured.url, api_key=created.key) as scoped:
+            assert scoped.get_memory(memory_name).name == memory_name
+            with pytest.raises(PermissionDeniedError):
+                scoped.create_key("more", [memory_name])
+            admin_client.revoke_key(created.id)
+            with pytest.raises(AuthenticationError):
+                scoped.get_memory(memory_name)
+
+    async def async_admin() -> list[str]:
+        async with AsyncMemoryClient(secured.url, api_key=ADMIN_KEY) as client:
+            minted = await client.create_key("async", [memory_name])
+            names = [k.name for k in (await client.list_keys(limit=1000)).items]
+            await client.revoke_key(minted.id)
+            return [n for n in names if n == "async"]
+
+    assert asyncio.run(async_admin())
