@@ -14,6 +14,7 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from psycopg import sql
 from rememberer.app import create_app
 from rememberer.config import Settings
@@ -55,10 +56,10 @@ def database_url(postgres: EmbeddedPostgres) -> str:
 class ServerThread:
     """uvicorn serving the app on a free loopback port, in a thread of this process."""
 
-    def __init__(self, settings: Settings, database_url: str) -> None:
+    def __init__(self, settings: Settings, database_url: str, app: FastAPI | None = None) -> None:
         self.port = free_port()
         config = uvicorn.Config(
-            create_app(settings, database_url=database_url),
+            app or create_app(settings, database_url=database_url),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

@@ -6,28 +6,15 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import psycopg
 
 from tests.conftest import free_port
+from tests.service_process import wait_ready as wait_healthy
 
 RUN = [sys.executable, "-m", "rememberer.cli"]
-
-
-def wait_healthy(url: str, process: subprocess.Popen[bytes], seconds: float = 90) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the service exited early"
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError("the service did not become ready")
 
 
 def postgres_running(pgdata: Path) -> bool:

@@ -35,6 +35,8 @@ from ._exceptions import (
 from ._format import format_exemplars
 from ._models import (
     ActionValue,
+    ApiKey,
+    CreatedKey,
     EpisodeState,
     Exemplar,
     Memory,
@@ -74,12 +76,14 @@ __all__ = [
     "APITimeoutError",
     "ActionHistoryMode",
     "ActionValue",
+    "ApiKey",
     "AsyncEpisode",
     "AsyncMemoryClient",
     "AsyncMemoryHandle",
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "CreatedKey",
     "Episode",
     "EpisodeFinishedError",
     "EpisodeState",

@@ -22,6 +22,8 @@ from ._base import (
 )
 from ._episode import AsyncEpisode
 from ._models import (
+    ApiKey,
+    CreatedKey,
     Exemplar,
     Memory,
     Page,
@@ -489,6 +491,44 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
     ) -> bool:
         """See :meth:`MemoryClient.ready`."""
         return await self._request(self._ready_spec(), timeout=timeout, max_retries=max_retries)
+
+    # -- API keys (admin key only) -------------------------------------------------------
+
+    async def create_key(
+        self,
+        name: str,
+        memories: Sequence[str],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> CreatedKey:
+        """See :meth:`MemoryClient.create_key`."""
+        return await self._request(
+            self._create_key_spec(name, memories), timeout=timeout, max_retries=max_retries
+        )
+
+    async def list_keys(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[ApiKey]:
+        """See :meth:`MemoryClient.list_keys`."""
+        return await self._request(
+            self._list_keys_spec(limit, cursor), timeout=timeout, max_retries=max_retries
+        )
+
+    async def revoke_key(
+        self,
+        key_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """See :meth:`MemoryClient.revoke_key`."""
+        await self._request(self._revoke_key_spec(key_id), timeout=timeout, max_retries=max_retries)
 
 
 class AsyncMemoryHandle:

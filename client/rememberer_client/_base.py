@@ -39,6 +39,8 @@ from ._exceptions import (
     UnprocessableEntityError,
 )
 from ._models import (
+    ApiKey,
+    CreatedKey,
     Exemplar,
     Memory,
     Page,
@@ -610,6 +612,26 @@ class BaseClient(Generic[_HttpxClientT]):
     @staticmethod
     def _ready_spec() -> RequestSpec[bool]:
         return RequestSpec("GET", "/readyz", _is_success, answer_statuses=frozenset({503}))
+
+    @staticmethod
+    def _create_key_spec(name: str, memories: Sequence[str]) -> RequestSpec[CreatedKey]:
+        body = {"name": name, "memories": list(memories)}
+        return RequestSpec("POST", _path("v1", "keys"), _json_model(CreatedKey), json=body)
+
+    @staticmethod
+    def _list_keys_spec(limit: int | None, cursor: str | None) -> RequestSpec[Page[ApiKey]]:
+        return RequestSpec(
+            "GET",
+            _path("v1", "keys"),
+            _json_model(Page[ApiKey]),
+            params=_page_params(limit, cursor),
+        )
+
+    @staticmethod
+    def _revoke_key_spec(key_id: int) -> RequestSpec[None]:
+        return RequestSpec(
+            "DELETE", _path("v1", "keys", key_id), _no_content, missing_ok_after_retry=True
+        )
 
 
 def _validate_timeout(timeout: TimeoutTypes) -> httpx.Timeout:

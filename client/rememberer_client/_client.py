@@ -18,6 +18,8 @@ from ._base import (
 )
 from ._episode import Episode
 from ._models import (
+    ApiKey,
+    CreatedKey,
     Exemplar,
     Memory,
     Page,
@@ -509,6 +511,45 @@ class MemoryClient(BaseClient[httpx.Client]):
     ) -> bool:
         """Readiness (database reachable, migrations current): ``False`` on 503."""
         return self._request(self._ready_spec(), timeout=timeout, max_retries=max_retries)
+
+    # -- API keys (admin key only) -------------------------------------------------------
+
+    def create_key(
+        self,
+        name: str,
+        memories: Sequence[str],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> CreatedKey:
+        """Mint a key that can use only ``memories``; its ``key`` is shown only now. (A
+        retry after a lost answer mints another; the unseen one is listed, revoke it.)"""
+        return self._request(
+            self._create_key_spec(name, memories), timeout=timeout, max_retries=max_retries
+        )
+
+    def list_keys(
+        self,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[ApiKey]:
+        """One page of keys (without their secrets)."""
+        return self._request(
+            self._list_keys_spec(limit, cursor), timeout=timeout, max_retries=max_retries
+        )
+
+    def revoke_key(
+        self,
+        key_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> None:
+        """Revoke a key: it stops working at once."""
+        self._request(self._revoke_key_spec(key_id), timeout=timeout, max_retries=max_retries)
 
 
 class MemoryHandle:

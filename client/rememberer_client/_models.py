@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "ActionValue",
+    "ApiKey",
+    "CreatedKey",
     "EpisodeState",
     "Exemplar",
     "Memory",
@@ -157,6 +159,21 @@ class _EmbeddingsStored(_AnswerModel):
 
 class _RetrieveResponse(_AnswerModel):
     exemplars: list[Exemplar]
+
+
+class ApiKey(_AnswerModel):
+    """An API key as the admin lists it: its scope, never the key itself."""
+
+    id: int
+    name: str
+    memories: list[str]
+    created_at: datetime
+
+
+class CreatedKey(ApiKey):
+    """A freshly minted key; ``key`` is the bearer secret, shown only in this answer."""
+
+    key: str = Field(repr=False)
 
 
 class Reflection(_AnswerModel):

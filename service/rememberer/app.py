@@ -8,19 +8,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
+from rememberer.api import keys
+from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
-from rememberer.errors import RemembererError
+from rememberer.errors import RemembererError, Unavailable
+from rememberer.limits import BodyLimitMiddleware
 from rememberer.migrate import current_revision, head_revision
+from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER, Metrics, RequestMiddleware
 from rememberer.retrieval import SearchParams
 from rememberer.vectors import VectorStore
 
@@ -53,7 +57,7 @@ def _describe_validation(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RemembererError)
     async def _domain(_: Request, exc: RemembererError) -> JSONResponse:
-        return error_response(exc.status_code, exc.code, exc.message)
+        return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,17 +69,22 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, str(exc.detail))
 
     @app.exception_handler(DBAPIError)
-    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
         if sqlstate.startswith("22"):  # data exception: a value the database cannot take
             return error_response(422, "invalid_request", f"invalid value: {exc.orig}")
         logger.exception("database error")
-        return error_response(503, "unavailable", "the database is unavailable; retry later")
+        return await _domain(request, Unavailable("the database is unavailable; retry later"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         logger.exception("unhandled error", exc_info=exc)
-        return error_response(500, "internal_error", "internal error; it has been logged")
+        response = error_response(500, "internal_error", "internal error; it has been logged")
+        # Answered outside the request middleware, which cannot add the id to this one.
+        request_id = REQUEST_ID.get()
+        if request_id:
+            response.headers[REQUEST_ID_HEADER] = request_id
+        return response
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
@@ -83,6 +92,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     url = database_url or settings.database_url
     if not url:
         raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -90,10 +100,13 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         embedder = SentenceEmbedder(settings.embedding_model_path, settings.embed_batch_size)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        vectors = VectorStore(embedder)
+        metrics.watch_embedding_cache(vectors.stats)
         app.state.services = Services(
             settings=settings,
-            vectors=VectorStore(embedder),
+            vectors=vectors,
             search=SearchParams(settings.exact_search_max_records, settings.hnsw_ef_search),
+            metrics=metrics,
         )
         try:
             yield
@@ -109,6 +122,17 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(keys.router)
+    if settings.admin_key is not None:
+        document_bearer_auth(app)
+    # The last added is the outermost: every answer, a 413 too, gets its request id.
+    app.add_middleware(AuthenticationMiddleware, admin_key=settings.admin_key)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMiddleware, metrics=metrics)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import signal
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from rememberer.config import Settings
+from rememberer.observability import configure_logging
 
 logger = logging.getLogger("rememberer")
 
@@ -28,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.choices["serve"]
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --host without REMEMBERER_ADMIN_KEY (anyone can do anything)",
+    )
     from rememberer import transfer
 
     transfer.add_commands(commands)
@@ -51,9 +58,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return transfer.run(args)
     settings = _settings(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "serve" and not exposure_allowed(settings, insecure=args.insecure):
+        logger.error(
+            "refusing to listen on %s without an admin key: anyone reaching it could read and "
+            "change every memory. Set REMEMBERER_ADMIN_KEY, or pass --insecure if that is "
+            "really what you want.",
+            settings.host,
+        )
+        return 2
     from rememberer.embedded import EmbeddedPostgres
     from rememberer.migrate import upgrade
 
@@ -85,8 +98,25 @@ def _serve(settings: Settings, url: str) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        timeout_graceful_shutdown=10,
+        # Our own JSON logs and access lines (with request ids) replace uvicorn's.
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+def exposure_allowed(settings: Settings, *, insecure: bool) -> bool:
+    """An open service (no admin key) only on loopback, unless the operator insists."""
+    return settings.admin_key is not None or insecure or is_loopback(settings.host)
 
 
 def _exit_normally(signum: int, _frame: FrameType | None) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +39,15 @@ class Settings(BaseSettings):
     )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
     log_level: str = "info"
+    admin_key: SecretStr | None = Field(
+        None,
+        min_length=16,
+        description="bearer key with every right; set: every /v1 request needs a key",
+    )
+    log_format: Literal["json", "text"] = "json"
+    shutdown_timeout: int = Field(
+        10, ge=1, le=3600, description="seconds that in-flight requests get to finish on SIGTERM"
+    )
 
 
 @lru_cache

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class RemembererError(Exception):
     status_code = 500
     code = "internal_error"
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    def body(self) -> dict[str, dict[str, str]]:
+        """The contract's error body."""
+        return {"error": {"code": self.code, "message": self.message}}
 
 
 class NotFound(RemembererError):
@@ -72,6 +79,38 @@ class MissingEmbedding(Unprocessable):
 class Unavailable(RemembererError):
     status_code = 503
     code = "unavailable"
+    # The condition is expected to pass soon; clients (the SDK does) wait this long, then retry.
+    headers: ClassVar[dict[str, str] | None] = {"Retry-After": "1"}
+
+
+class Unauthorized(RemembererError):
+    status_code = 401
+    code = "unauthorized"
+    # RFC 9110: a 401 names the scheme the client should use.
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RemembererError):
+    status_code = 403
+    code = "forbidden"
+
+
+class KeyNotFound(NotFound):
+    code = "key_not_found"
+
+    def __init__(self, key_id: int) -> None:
+        super().__init__(f"API key {key_id} does not exist (or was already revoked)")
+
+
+class PayloadTooLarge(RemembererError):
+    status_code = 413
+    code = "payload_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the request body is larger than {limit} bytes; send less per call "
+            "(fewer transitions or embeddings)"
+        )
 
 
 class EpisodeNotFound(NotFound):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -61,7 +62,7 @@ def _memory_out(row: MemoryRow) -> schemas.Memory:
 
 
 def _memory_detail(row: MemoryRow, counts: dict[str, int]) -> schemas.MemoryDetail:
-    return schemas.MemoryDetail(**_settings_of(row), **counts)
+    return schemas.MemoryDetail(**{**_settings_of(row), **counts})
 
 
 async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> schemas.MemoryDetail:
@@ -122,11 +123,17 @@ async def describe_memory(session: AsyncSession, name: str) -> schemas.MemoryDet
 
 
 async def list_memories(
-    session: AsyncSession, limit: int, cursor: str | None
+    session: AsyncSession, limit: int, cursor: str | None, only: Collection[str] | None = None
 ) -> schemas.Page[schemas.Memory]:
+    """A page of memories by name; `only`: just these names (a scoped key's memories)."""
     query = select(MemoryRow).order_by(MemoryRow.name).limit(limit + 1)
+    if only is not None:
+        query = query.where(MemoryRow.name.in_(list(only)))
     if cursor is not None:
-        query = query.where(MemoryRow.name > decode_cursor(cursor))
+        after = decode_cursor(cursor)
+        if not isinstance(after, str):
+            raise Unprocessable(BAD_CURSOR)
+        query = query.where(MemoryRow.name > after)
     rows = list(await session.scalars(query))
     next_cursor = encode_cursor(rows[limit - 1].name) if len(rows) > limit else None
     return schemas.Page(items=[_memory_out(row) for row in rows[:limit]], next_cursor=next_cursor)

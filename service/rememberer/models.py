@@ -26,7 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -176,6 +176,19 @@ class EmbeddingCacheRow(Base):
     embedder: Mapped[str] = mapped_column(Text, primary_key=True)
     text_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+
+class ApiKeyRow(Base):
+    """A key scoped to some memories (by name). Only the key's sha256 is kept: the key
+    itself is shown once, when it is minted."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    key_sha256: Mapped[bytes] = mapped_column(LargeBinary, nullable=False, unique=True)
+    memories: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
     created_at: Mapped[datetime] = _now()
 
 

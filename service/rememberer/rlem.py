@@ -207,6 +207,9 @@ class Updater:
         self.vectors = vectors
         self.search = search
         self._vectors: dict[str, Vector] = {}
+        # What the committed attempt changed (replayed steps change nothing), for metrics.
+        self.applied_transitions = 0
+        self.applied_values = 0
 
     async def run(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
         await self._need_vectors(
@@ -232,6 +235,7 @@ class Updater:
 
     async def _apply(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
         episode = await self._lock_episode(request)
+        self.applied_transitions = self.applied_values = 0
         answers: list[schemas.UpdatedValue] = []
         for transition in request.transitions:
             if transition.step < len(episode.steps):
@@ -242,6 +246,8 @@ class Updater:
             updated = await self._learn_from(episode, transition)
             await self._store_step(episode, transition, updated)
             answers.extend(updated)
+            self.applied_transitions += 1
+            self.applied_values += len(updated)
         await self.session.execute(
             _SAVE_EPISODE,
             {

@@ -24,9 +24,14 @@ MAX_REFLECTION_IDS = 100
 
 
 def reject_nul(value: str) -> str:
-    # PostgreSQL text cannot hold NUL; refusing it here keeps it a 422 instead of a 500.
+    # PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (JSON can spell one as
+    # "\ud800"); refusing them here keeps them a 422 instead of a 500.
     if "\x00" in value:
         raise ValueError("text must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from exc
     return value
 
 
@@ -51,7 +56,8 @@ ObservationSimilarity = Literal["embedding", "lcs"]
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # strict: a wrong JSON type is a 422, not coerced ("0.5" is no number, "yes" no bool).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
 
 
 class MemorySettings(StrictModel):
@@ -95,7 +101,9 @@ class Page(BaseModel, Generic[T]):
 
 
 class EmbeddingsPut(StrictModel):
-    embeddings: dict[Text, list[Finite]] = Field(max_length=10_000)
+    embeddings: dict[Text, Annotated[list[Finite], Field(max_length=MAX_DIMENSION)]] = Field(
+        max_length=10_000
+    )
 
 
 class EmbeddingsStored(BaseModel):
@@ -191,6 +199,27 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     error: ErrorDetail
+
+
+# --- API keys ---------------------------------------------------------------------------
+
+MAX_KEY_MEMORIES = 1_000
+
+
+class KeyCreate(StrictModel):
+    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(reject_nul)]
+    memories: list[MemoryName] = Field(min_length=1, max_length=MAX_KEY_MEMORIES)
+
+
+class ApiKey(BaseModel):
+    id: int
+    name: str
+    memories: list[str]
+    created_at: datetime
+
+
+class KeyCreated(ApiKey):
+    key: str = Field(description="the bearer key; shown only in this answer, stored as a hash")
 
 
 # --- Retroformer reflections -----------------------------------------------------------

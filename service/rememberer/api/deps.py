@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
+from fastapi.routing import APIRoute
 
 from rememberer.config import Settings
 from rememberer.db import SessionDep
+from rememberer.errors import Unprocessable
 from rememberer.memories import MemoryInfo, find_memory
+from rememberer.observability import Metrics
 from rememberer.retrieval import SearchParams
 from rememberer.schemas import MEMORY_NAME_PATTERN
 from rememberer.vectors import VectorStore
@@ -20,6 +23,7 @@ class Services:
     settings: Settings
     vectors: VectorStore
     search: SearchParams
+    metrics: Metrics = field(default_factory=Metrics)
 
 
 def get_services(request: Request) -> Services:
@@ -36,3 +40,27 @@ async def get_memory(memory: MemoryName, session: SessionDep) -> MemoryInfo:
 
 
 MemoryDep = Annotated[MemoryInfo, Depends(get_memory)]
+
+
+def declared_query(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route (with its dependencies) takes."""
+    names: set[str] = set()
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(field.alias for field in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A misspelt or made-up query parameter is a 422, not silently ignored."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    declared = declared_query(route)  # a walk over a handful of nodes: not worth a cache
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        shown = ", ".join(repr(name[:50]) for name in unknown[:5])
+        takes = ", ".join(sorted(declared)) or "none"
+        raise Unprocessable(f"unknown query parameter(s) {shown}; this endpoint takes: {takes}")

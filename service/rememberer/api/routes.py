@@ -3,23 +3,29 @@ exceptions that one handler (rememberer.app) maps to status codes."""
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
+from pydantic import AfterValidator
 
 from rememberer import bulk, memories, records, reflections, retrieval, rlem, schemas
-from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
+from rememberer.api.auth import PrincipalDep, authorize, require_scope
+from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep, reject_unknown_query
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", dependencies=[Depends(authorize), Depends(reject_unknown_query)])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Cursor = Annotated[str | None, Query(max_length=200)]
 RecordId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# A query string has to fit in the server's request-line buffer (16 KiB in uvicorn), even
+# with every character percent-encoded as 4 UTF-8 bytes.
+MAX_TASK_FILTER_CHARS = 1_000
 ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"model": schemas.ErrorBody} for code in (404, 409, 413, 422)
+    code: {"model": schemas.ErrorBody} for code in (400, 401, 403, 404, 409, 413, 422)
 }
 
 
@@ -29,15 +35,18 @@ ERRORS: dict[int | str, dict[str, object]] = {
     response_model=schemas.MemoryDetail,
     responses=ERRORS,
 )
-async def create_memory(body: schemas.MemoryCreate, session: SessionDep) -> schemas.MemoryDetail:
+async def create_memory(
+    body: schemas.MemoryCreate, session: SessionDep, principal: PrincipalDep
+) -> schemas.MemoryDetail:
+    require_scope(principal, body.name)
     return await memories.create_memory(session, body)
 
 
 @router.get("/memories", response_model=schemas.Page[schemas.Memory], responses=ERRORS)
 async def list_memories(
-    session: SessionDep, limit: Limit = 100, cursor: Cursor = None
+    session: SessionDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
 ) -> schemas.Page[schemas.Memory]:
-    return await memories.list_memories(session, limit, cursor)
+    return await memories.list_memories(session, limit, cursor, only=principal.memories)
 
 
 @router.get("/memories/{memory}", response_model=schemas.MemoryDetail, responses=ERRORS)
@@ -70,6 +79,7 @@ async def retrieve(
 ) -> schemas.RetrieveResponse:
     vectors = await services.vectors.resolve(session, memory, [body.task, body.observation])
     lambda_ = memory.lambda_ if body.lambda_ is None else body.lambda_
+    started = time.perf_counter()
     ranked = await retrieval.rank(
         session,
         memory,
@@ -81,6 +91,7 @@ async def retrieve(
         observation_text=body.observation,
     )
     exemplars = await retrieval.exemplars(session, memory, ranked)
+    services.metrics.retrieval_latency.observe(time.perf_counter() - started)
     answer = schemas.RetrieveResponse(exemplars=exemplars)
     if body.reflections:
         answer.reflections = await reflections.newest_for_task(
@@ -94,7 +105,10 @@ async def retrieve(
 async def update(
     body: schemas.UpdateRequest, memory: MemoryDep, session: SessionDep, services: ServicesDep
 ) -> schemas.UpdateResponse:
-    return await rlem.Updater(session, memory, services.vectors, services.search).run(body)
+    updater = rlem.Updater(session, memory, services.vectors, services.search)
+    response = await updater.run(body)
+    services.metrics.count_updates(updater.applied_transitions, updater.applied_values)
+    return response
 
 
 @router.get(
@@ -103,7 +117,7 @@ async def update(
 async def list_records(
     memory: MemoryDep,
     session: SessionDep,
-    task: Annotated[str | None, Query(max_length=schemas.MAX_TEXT_CHARS)] = None,
+    task: Annotated[str | None, Query(max_length=MAX_TASK_FILTER_CHARS)] = None,
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> schemas.Page[schemas.Record]:
@@ -127,7 +141,10 @@ async def delete_record(record_id: RecordId, memory: MemoryDep, session: Session
 
 # --- Retroformer reflections -----------------------------------------------------------------
 
-TaskFilter = Annotated[schemas.Text | None, Query(description="only this task")]
+TaskFilter = Annotated[
+    Annotated[str, AfterValidator(schemas.reject_nul)] | None,
+    Query(max_length=MAX_TASK_FILTER_CHARS, description="only this task"),
+]
 ReflectionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ExportFormatQuery = Annotated[
     reflections.ExportFormat,
