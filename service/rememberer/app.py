@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from rememberer import __version__
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
+from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     )
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(stats_router)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

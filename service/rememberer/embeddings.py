@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,8 @@ class SentenceEmbedder:
         self._load_lock = threading.Lock()
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.texts_encoded = 0
+        self.encode_seconds = 0.0
 
     @property
     def loaded(self) -> bool:
@@ -61,6 +64,7 @@ class SentenceEmbedder:
     def encode_now(self, texts: list[str]) -> Vector:
         """Blocking encode, for worker threads and scripts."""
         model = self.load()
+        started = time.perf_counter()
         vectors = model.encode(
             texts,
             batch_size=self._batch_size,
@@ -68,6 +72,8 @@ class SentenceEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+        self.encode_seconds += time.perf_counter() - started
+        self.texts_encoded += len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
     async def encode(self, texts: list[str]) -> Vector:

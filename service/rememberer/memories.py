@@ -62,6 +62,16 @@ class MemoryInfo:
         return f"(embedding::vector({2 * self.dimension}))"
 
 
+def hnsw_index_ddl(memory: MemoryInfo) -> str:
+    """The memory's own HNSW index: partial, so that its graph holds only this memory's
+    records and a nearest-neighbour search never loses results to a memory_id filter."""
+    return (
+        f"CREATE INDEX {memory.index_name} ON records "
+        f"USING hnsw ({memory.index_expression} vector_ip_ops) "
+        f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {int(memory.id)}"
+    )
+
+
 def _settings_of(row: MemoryRow) -> dict[str, Any]:
     return dict(
         name=row.name,
@@ -101,16 +111,7 @@ async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> sc
     except IntegrityError as exc:
         await session.rollback()
         raise MemoryExists(body.name) from exc
-    info = MemoryInfo.from_row(row)
-    # A partial index per memory: its graph holds only this memory's records, so a
-    # nearest-neighbour search never loses results to a memory_id filter.
-    await session.execute(
-        text(
-            f"CREATE INDEX {info.index_name} ON records "
-            f"USING hnsw ({info.index_expression} vector_ip_ops) "
-            f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {info.id}"
-        )
-    )
+    await session.execute(text(hnsw_index_ddl(MemoryInfo.from_row(row))))
     await session.commit()
     await session.refresh(row)
     return _memory_detail(row, {"records": 0, "actions": 0, "episodes_open": 0})
