@@ -28,12 +28,14 @@ SEEN_TASK_SHARE = 0.7
 
 def unit_rows(matrix: npt.NDArray[np.floating]) -> Matrix:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return (matrix / norms).astype(np.float32)
+    rows: Matrix = (matrix / norms).astype(np.float32)
+    return rows
 
 
 def _noise(rng: np.random.Generator, rows: int, dimension: int) -> Matrix:
     """Gaussian rows of expected length 1."""
-    return (rng.standard_normal((rows, dimension)) / np.sqrt(dimension)).astype(np.float32)
+    noise: Matrix = (rng.standard_normal((rows, dimension)) / np.sqrt(dimension)).astype(np.float32)
+    return noise
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,14 @@ class Queries:
 
     def __len__(self) -> int:
         return len(self.observation_texts)
+
+    def __getitem__(self, rows: slice) -> Queries:
+        return Queries(
+            self.task_texts[rows],
+            self.observation_texts[rows],
+            self.tasks[rows],
+            self.observations[rows],
+        )
 
 
 class Generator:

@@ -41,6 +41,7 @@ class Plan:
 
 @dataclass
 class SizeResult:
+    memory: str
     size: int
     seed: SeedTimes
     one_client: LoadResult
@@ -53,7 +54,10 @@ class SizeResult:
     update_per_step: LoadResult
     update_per_episode: LoadResult
     transitions_per_episode: int
-    notes: list[str] = field(default_factory=list)
+    # What was seeded and asked, for the tuning runs on the same memory.
+    data: Dataset = field(repr=False)
+    ids: list[int] = field(repr=False)
+    queries: Queries = field(repr=False)
 
 
 def put_vectors(api: httpx.Client, memory: str, vectors: dict[str, list[float]]) -> None:
@@ -106,9 +110,8 @@ def recall_at_k(
 
 
 def measure_size(
-    api: httpx.Client, url: str, generator: Generator, size: int, plan: Plan
+    api: httpx.Client, url: str, generator: Generator, memory: str, size: int, plan: Plan
 ) -> SizeResult:
-    memory = f"bench-{size}"
     created = api.post("/v1/memories", json={"name": memory, "gamma": 0.9, "lambda": 0.5})
     created.raise_for_status()
     data = generator.dataset(size, prefix=f"s{size}")
@@ -131,6 +134,7 @@ def measure_size(
     logger.info("updates, %d records", size)
     per_step, per_episode = _time_updates(api, memory, generator, data, plan)
     return SizeResult(
+        memory=memory,
         size=size,
         seed=times,
         one_client=one,
@@ -143,6 +147,9 @@ def measure_size(
         update_per_step=per_step,
         update_per_episode=per_episode,
         transitions_per_episode=plan.episode_steps,
+        data=data,
+        ids=ids,
+        queries=queries,
     )
 
 
@@ -170,7 +177,8 @@ def _episode_texts(
     """Episodes of seen tasks through new observations, and the client vectors they need."""
     count = plan.agents * plan.episodes_per_agent
     rows = generator.rng.integers(0, len(data), count)
-    episodes, vectors = [], {}
+    episodes: list[tuple[str, list[str]]] = []
+    vectors: dict[str, list[float]] = {}
     for e, row in enumerate(rows):
         task = data.task_texts[int(row)]
         tasks = np.repeat(data.tasks[int(row)][None, :], plan.episode_steps + 1, axis=0)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
 from benchmarks.machine import Machine
 from benchmarks.memory_bench import LAMBDAS, K, Plan, SizeResult
+from benchmarks.tune import TuneRow
 
 # The paper's implementation, measured with its WebShop matcher on this kind of machine
 # (issue 5): about 12.5 ms per stored record and retrieval.
@@ -20,13 +21,13 @@ MIB = 1024 * 1024
 class Report:
     machine: Machine
     plan: Plan
-    settings: dict[str, str]
     sizes: list[SizeResult]
     embed: EmbedResult
     server_embedded: ServerEmbedResult
     idle_rss: int
     rss: int
     peak_rss: int
+    tuning: list[TuneRow]
     seconds: float
 
 
@@ -109,6 +110,7 @@ def render(report: Report) -> str:
     lines += _scans(report)
     lines += _updates(report)
     lines += _embeddings(report)
+    lines += _tuning(report)
     return "\n".join(lines)
 
 
@@ -247,3 +249,27 @@ def _embeddings(report: Report) -> list[str]:
         ],
     ]
     return ["## Server-side embeddings", "", *_table(["", ""], rows)]
+
+
+def _tuning(report: Report) -> list[str]:
+    rows = [
+        [
+            f"{t.shape.precision}, m={t.shape.m}, ef_construction={t.shape.ef_construction}",
+            f"{t.build_seconds:.0f}",
+            f"{t.index_bytes / MIB:.0f}",
+            str(t.ef_search),
+            f"{t.p50_ms:.2f}",
+            *(f"{t.recall[lam]:.3f}" for lam in LAMBDAS),
+        ]
+        for t in report.tuning
+    ]
+    header = [
+        "index",
+        "build s",
+        "MiB",
+        "ef_search",
+        "SQL p50 ms",
+        *(f"recall@{K} λ={lam}" for lam in LAMBDAS),
+    ]
+    size = _size(report.sizes[-1].size)
+    return [f"## HNSW shapes at {size} records (SQL only, one caller)", "", *_table(header, rows)]

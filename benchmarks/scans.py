@@ -73,9 +73,7 @@ class SqlScans:
         connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
         where = f"WHERE memory_id = {int(memory.id)}"
         self._exact = f"SELECT id FROM records {where} ORDER BY embedding <#> %s LIMIT %s"
-        self._hnsw = (
-            f"SELECT id FROM records {where} ORDER BY {memory.index_expression} <#> %s LIMIT %s"
-        )
+        self._hnsw = f"SELECT id FROM records {where} ORDER BY {memory.index_order('%s')} LIMIT %s"
 
     def exact(self, task: Matrix, observation: Matrix, lambda_: float, k: int) -> list[int]:
         return self._ids(self._exact, task, observation, lambda_, k)
@@ -87,9 +85,9 @@ class SqlScans:
         self, query: str, task: Matrix, observation: Matrix, lambda_: float, k: int
     ) -> list[int]:
         q = query_vector(task, observation, lambda_)
-        return [row[0] for row in self.connection.execute(query, (q, k))]  # type: ignore[arg-type]
+        return [row[0] for row in self.connection.execute(query, (q, k))]
 
     def plan(self, task: Matrix, observation: Matrix, lambda_: float, k: int) -> str:
         q = query_vector(task, observation, lambda_)
-        rows = self.connection.execute(f"EXPLAIN {self._hnsw}", (q, k))  # type: ignore[arg-type]
+        rows = self.connection.execute(f"EXPLAIN {self._hnsw}", (q, k))
         return "\n".join(str(row[0]) for row in rows)

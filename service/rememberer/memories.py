@@ -5,9 +5,9 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +16,27 @@ from rememberer.errors import MemoryExists, MemoryNotFound, Unprocessable
 from rememberer.models import MemoryRow
 
 MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    """How a memory's HNSW index is built. Records keep full-precision vectors, and every
+    candidate the index returns is rescored from them, so the index only has to find the
+    right candidates; the values below were chosen by measurement (docs/BENCHMARKS.md)."""
+
+    precision: Literal["vector", "halfvec"] = "halfvec"
+    m: int = 16
+    ef_construction: int = 64
+
+    def expression(self, dimension: int) -> str:
+        return f"(embedding::{self.precision}({2 * dimension}))"
+
+    def order_by(self, dimension: int, query: str) -> str:
+        cast = f"CAST({query} AS {self.precision}({2 * dimension}))"
+        return f"{self.expression(dimension)} <#> {cast}"
+
+
+INDEX_SHAPE = IndexShape()
 
 
 @dataclass(frozen=True)
@@ -59,16 +80,22 @@ class MemoryInfo:
     @property
     def index_expression(self) -> str:
         """The expression the memory's HNSW index is built on; a query must repeat it."""
-        return f"(embedding::vector({2 * self.dimension}))"
+        return INDEX_SHAPE.expression(self.dimension)
+
+    def index_order(self, query: str) -> str:
+        """ORDER BY key that the memory's HNSW index serves, for the bind `query`."""
+        return INDEX_SHAPE.order_by(self.dimension, query)
 
 
-def hnsw_index_ddl(memory: MemoryInfo) -> str:
+def hnsw_index_ddl(memory: MemoryInfo, shape: IndexShape | None = None) -> str:
     """The memory's own HNSW index: partial, so that its graph holds only this memory's
     records and a nearest-neighbour search never loses results to a memory_id filter."""
+    shape = shape or INDEX_SHAPE
     return (
         f"CREATE INDEX {memory.index_name} ON records "
-        f"USING hnsw ({memory.index_expression} vector_ip_ops) "
-        f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {int(memory.id)}"
+        f"USING hnsw ({shape.expression(memory.dimension)} {shape.precision}_ip_ops) "
+        f"WITH (m = {int(shape.m)}, ef_construction = {int(shape.ef_construction)}) "
+        f"WHERE memory_id = {int(memory.id)}"
     )
 
 
@@ -124,8 +151,19 @@ async def find_memory_row(session: AsyncSession, name: str) -> MemoryRow:
     return row
 
 
+# Every request looks its memory up: a Core statement costs a fraction of an ORM load.
+_MEMORY_INFO = text(
+    "SELECT id, name, gamma, n_step, update_mode, learning_rate, lambda AS lambda_, "
+    "action_history_mode, item_capacity, action_capacity, embedder, dimension "
+    "FROM memories WHERE name = :name"
+)
+
+
 async def find_memory(session: AsyncSession, name: str) -> MemoryInfo:
-    return MemoryInfo.from_row(await find_memory_row(session, name))
+    row = (await session.execute(_MEMORY_INFO, {"name": name})).one_or_none()
+    if row is None:
+        raise MemoryNotFound(name)
+    return MemoryInfo(**row._mapping)
 
 
 _COUNTS = text(
@@ -161,19 +199,6 @@ async def delete_memory(session: AsyncSession, name: str) -> None:
     await session.execute(delete(MemoryRow).where(MemoryRow.id == info.id))
     await session.execute(text(f"DROP INDEX IF EXISTS {info.index_name}"))
     await session.commit()
-
-
-async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: int) -> int:
-    """The memory's record count, counted no further than `cap` (cheap on any size)."""
-    inner = (
-        select(text("1"))
-        .select_from(text("records"))
-        .where(text("memory_id = :m"))
-        .limit(cap + 1)
-        .subquery()
-    )
-    result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
-    return int(result or 0)
 
 
 BAD_CURSOR = "cursor is not one this service issued; pass next_cursor as is"
