@@ -124,11 +124,49 @@ class Generator:
         )
 
 
+def scores(
+    data: Dataset,
+    rows: npt.NDArray[np.int64] | slice,
+    task: Matrix,
+    observation: Matrix,
+    lambda_: float,
+) -> Matrix:
+    """The contract's score of records `rows` for one query."""
+    tasks, observations = data.tasks[rows], data.observations[rows]
+    result: Matrix = lambda_ * (tasks @ task) + (1.0 - lambda_) * (observations @ observation)
+    return result
+
+
 def exact_top_k(
     data: Dataset, task: Matrix, observation: Matrix, lambda_: float, k: int
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+) -> tuple[npt.NDArray[np.int64], Matrix]:
     """Indices and scores of the k best records by the contract's score, vectorised."""
-    scores = lambda_ * (data.tasks @ task) + (1.0 - lambda_) * (data.observations @ observation)
-    best = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-    best = best[np.argsort(-scores[best])]
-    return best.astype(np.int64), scores[best].astype(np.float32)
+    every = scores(data, slice(None), task, observation, lambda_)
+    best = np.argpartition(-every, min(k, len(every) - 1))[:k]
+    best = best[np.argsort(-every[best])]
+    return best.astype(np.int64), every[best]
+
+
+def kth_best_scores(data: Dataset, queries: Queries, lambda_: float, k: int) -> Matrix:
+    """For each query, the exact k-th best score: the bar a correct answer reaches."""
+    bars = [
+        exact_top_k(data, queries.tasks[q], queries.observations[q], lambda_, k)[1][-1]
+        for q in range(len(queries))
+    ]
+    return np.asarray(bars, dtype=np.float32)
+
+
+def hits_at_k(
+    data: Dataset,
+    rows: npt.NDArray[np.int64],
+    task: Matrix,
+    observation: Matrix,
+    lambda_: float,
+    bar: float,
+    k: int,
+    tolerance: float,
+) -> int:
+    """How many of the best k of `rows` (rescored exactly) reach the exact k-th score;
+    ties at the k-th place count either way."""
+    best = np.sort(scores(data, rows, task, observation, lambda_))[::-1][:k]
+    return int(np.sum(best >= bar - tolerance))

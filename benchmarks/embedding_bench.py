@@ -4,6 +4,7 @@ service's resident memory once the model is loaded."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ VOCABULARY = (
 )
 # A WebShop-like observation: about 80 words, which is about 100 word-piece tokens.
 OBSERVATION_WORDS = 80
+SINGLE_TEXTS = 30
 
 
 def page_texts(count: int, seed: int, prefix: str) -> list[str]:
@@ -33,19 +35,28 @@ def page_texts(count: int, seed: int, prefix: str) -> list[str]:
 
 @dataclass(frozen=True)
 class EmbedResult:
+    threads: int
     texts_per_second: float
-    batch_size: int
-    texts: int
+    single_text_ms: float
 
 
-def embedder_throughput(texts: list[str], batch_size: int = 64) -> EmbedResult:
-    import time
+def embedder_throughput(texts: list[str], threads: int, batch_size: int = 64) -> EmbedResult:
+    """Batched throughput, and the latency of one text alone (a retrieve's case), with the
+    embedder on `threads` CPU threads."""
+    import torch
 
     embedder = SentenceEmbedder(batch_size=batch_size)
     embedder.encode_now(texts[:batch_size])  # load and warm up
+    torch.set_num_threads(threads)
     started = time.perf_counter()
     embedder.encode_now(texts)
-    return EmbedResult(len(texts) / (time.perf_counter() - started), batch_size, len(texts))
+    per_second = len(texts) / (time.perf_counter() - started)
+    singles = []
+    for text in texts[: min(len(texts), SINGLE_TEXTS)]:
+        started = time.perf_counter()
+        embedder.encode_now([text])
+        singles.append((time.perf_counter() - started) * 1000)
+    return EmbedResult(threads, per_second, float(np.median(singles)))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from benchmarks.data import Dataset, Generator, Queries, exact_top_k
+from benchmarks.data import Dataset, Generator, Queries, exact_top_k, hits_at_k, kth_best_scores
 from benchmarks.load import Call, LoadResult, post_json, run_load
 from benchmarks.scans import PythonScan, SqlScans, time_calls_ms
 from benchmarks.seed import SeedTimes, connect, memory_info, seed
@@ -96,16 +96,13 @@ def recall_at_k(
 ) -> float:
     """Share of returned exemplars whose exact score reaches the exact k-th best score
     (ties at the k-th place count either way)."""
-    index_of = {record_id: i for i, record_id in enumerate(ids)}
+    position = {record_id: i for i, record_id in enumerate(ids)}
+    bars = kth_best_scores(data, queries, lambda_, K)
     hits = 0
     for q in range(len(queries)):
+        rows = np.array([position[e["record_id"]] for e in answers[q]["exemplars"]])
         task, observation = queries.tasks[q], queries.observations[q]
-        _, best = exact_top_k(data, task, observation, lambda_, K)
-        returned = [index_of[e["record_id"]] for e in answers[q]["exemplars"]]
-        scores = lambda_ * (data.tasks[returned] @ task) + (1 - lambda_) * (
-            data.observations[returned] @ observation
-        )
-        hits += int(np.sum(scores >= best[-1] - SCORE_TOLERANCE))
+        hits += hits_at_k(data, rows, task, observation, lambda_, bars[q], K, SCORE_TOLERANCE)
     return hits / (K * len(queries))
 
 

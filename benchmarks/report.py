@@ -22,7 +22,7 @@ class Report:
     machine: Machine
     plan: Plan
     sizes: list[SizeResult]
-    embed: EmbedResult
+    embed: list[EmbedResult]
     server_embedded: ServerEmbedResult
     idle_rss: int
     rss: int
@@ -229,7 +229,13 @@ def _embeddings(report: Report) -> list[str]:
     server = report.server_embedded
     cache = server.stats["embedding_cache"]
     rows = [
-        ["embedder throughput", f"{report.embed.texts_per_second:.0f} texts/s"],
+        *(
+            [
+                f"embedder, {e.threads} thread{'s' if e.threads > 1 else ''}: batched / one text",
+                f"{e.texts_per_second:.0f} texts/s / {e.single_text_ms:.1f} ms",
+            ]
+            for e in report.embed
+        ),
         [
             "retrieve, uncached observation, p50 / p99",
             f"{server.uncached.percentile(50):.1f} / {server.uncached.percentile(99):.1f} ms",

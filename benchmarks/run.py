@@ -31,6 +31,7 @@ from benchmarks.tune import EF_SEARCHES, SHAPES, tune
 logger = logging.getLogger("benchmarks")
 
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
+EMBED_THREADS = (1, 2)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -97,7 +98,8 @@ def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -
             options.ef_searches,
         )
     logger.info("embedder throughput")
-    embed = embedder_throughput(page_texts(options.embed_texts, seed=1, prefix="page"))
+    texts = page_texts(options.embed_texts, seed=1, prefix="page")
+    embed = [embedder_throughput(texts, threads) for threads in EMBED_THREADS]
     return Report(
         machine=machine,
         plan=plan,

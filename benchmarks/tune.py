@@ -13,7 +13,7 @@ import numpy as np
 from rememberer.memories import INDEX_SHAPE, IndexShape, MemoryInfo, hnsw_index_ddl
 from rememberer.retrieval import TIE_MARGIN, query_vector
 
-from benchmarks.data import Dataset, Queries, exact_top_k
+from benchmarks.data import hits_at_k, kth_best_scores
 from benchmarks.memory_bench import LAMBDAS, SCORE_TOLERANCE, K, SizeResult
 from benchmarks.seed import Connection
 
@@ -47,43 +47,49 @@ def _build(connection: Connection, memory: MemoryInfo, shape: IndexShape) -> tup
     return seconds, int(row[0]) if row else 0
 
 
-def measure_shape(
-    connection: Connection,
-    memory: MemoryInfo,
-    shape: IndexShape,
-    data: Dataset,
-    ids: Sequence[int],
-    queries: Queries,
-    ef_searches: Sequence[int],
-) -> list[TuneRow]:
-    build_seconds, index_bytes = _build(connection, memory, shape)
-    position = {record_id: i for i, record_id in enumerate(ids)}
-    order = shape.order_by(memory.dimension, "%s")
-    sql = f"SELECT id FROM records WHERE memory_id = {int(memory.id)} ORDER BY {order} LIMIT %s"
-    rows = []
-    for ef_search in ef_searches:
-        connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-        latencies: list[float] = []
-        recall = {}
-        for lambda_ in LAMBDAS:
-            hits = 0
-            for q in range(len(queries)):
-                task, observation = queries.tasks[q], queries.observations[q]
-                vector = query_vector(task, observation, lambda_)
-                started = time.perf_counter()
-                found = connection.execute(sql, (vector, K + TIE_MARGIN)).fetchall()
-                latencies.append((time.perf_counter() - started) * 1000)
-                rows_found = np.array([position[r[0]] for r in found], dtype=np.int64)
-                scores = lambda_ * (data.tasks[rows_found] @ task) + (1 - lambda_) * (
-                    data.observations[rows_found] @ observation
-                )
-                kept = np.sort(scores)[::-1][:K]
-                _, best = exact_top_k(data, task, observation, lambda_, K)
-                hits += int(np.sum(kept >= best[-1] - SCORE_TOLERANCE))
-            recall[lambda_] = hits / (K * len(queries))
-        p50 = float(np.percentile(latencies, 50))
-        rows.append(TuneRow(shape, build_seconds, index_bytes, ef_search, p50, recall))
-    return rows
+class Bench:
+    """The seeded memory, its queries and their exact answers, on one connection."""
+
+    def __init__(
+        self, connection: Connection, memory: MemoryInfo, seeded: SizeResult, queries: int
+    ) -> None:
+        self.connection = connection
+        self.memory = memory
+        self.data = seeded.data
+        self.queries = seeded.queries[:queries]
+        self.position = {record_id: i for i, record_id in enumerate(seeded.ids)}
+        self.bars = {lam: kth_best_scores(self.data, self.queries, lam, K) for lam in LAMBDAS}
+
+    def recall_and_latencies(self, sql: str, lambda_: float) -> tuple[float, list[float]]:
+        hits, latencies = 0, []
+        for q in range(len(self.queries)):
+            task, observation = self.queries.tasks[q], self.queries.observations[q]
+            vector = query_vector(task, observation, lambda_)
+            started = time.perf_counter()
+            found = self.connection.execute(sql, (vector, K + TIE_MARGIN)).fetchall()
+            latencies.append((time.perf_counter() - started) * 1000)
+            rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
+            bar = float(self.bars[lambda_][q])
+            hits += hits_at_k(self.data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
+        return hits / (K * len(self.queries)), latencies
+
+    def measure_shape(self, shape: IndexShape, ef_searches: Sequence[int]) -> list[TuneRow]:
+        build_seconds, index_bytes = _build(self.connection, self.memory, shape)
+        order = shape.order_by(self.memory.dimension, "%s")
+        sql = (
+            f"SELECT id FROM records WHERE memory_id = {int(self.memory.id)} "
+            f"ORDER BY {order} LIMIT %s"
+        )
+        rows = []
+        for ef_search in ef_searches:
+            self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+            recall, latencies = {}, []
+            for lambda_ in LAMBDAS:
+                recall[lambda_], times = self.recall_and_latencies(sql, lambda_)
+                latencies += times
+            p50 = float(np.percentile(latencies, 50))
+            rows.append(TuneRow(shape, build_seconds, index_bytes, ef_search, p50, recall))
+        return rows
 
 
 def tune(
@@ -100,11 +106,7 @@ def tune(
     connection.execute(
         "DELETE FROM records WHERE memory_id = %s AND id > %s", (memory.id, max(seeded.ids))
     )
-    asked = seeded.queries[:queries]
-    rows = []
-    for shape in shapes:
-        rows += measure_shape(
-            connection, memory, shape, seeded.data, seeded.ids, asked, ef_searches
-        )
+    bench = Bench(connection, memory, seeded, queries)
+    rows = [row for shape in shapes for row in bench.measure_shape(shape, ef_searches)]
     _build(connection, memory, INDEX_SHAPE)
     return rows

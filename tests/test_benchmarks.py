@@ -51,7 +51,7 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     assert len(size.one_client.latencies_ms) == 12
     assert size.update_per_step.requests == size.update_per_episode.requests > 0
     assert report.server_embedded.stats["embedding_cache"]["misses"] >= 2
-    assert report.embed.texts_per_second > 0
+    assert all(e.texts_per_second > 0 and e.single_text_ms > 0 for e in report.embed)
     [tuned] = report.tuning
     assert all(0.0 <= r <= 1.0 for r in tuned.recall.values())
     document = render(report)

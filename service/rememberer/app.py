@@ -88,7 +88,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, settings)
-        embedder = SentenceEmbedder(settings.embedding_model_path, settings.embed_batch_size)
+        embedder = SentenceEmbedder(
+            settings.embedding_model_path, settings.embed_batch_size, settings.embed_threads
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.services = Services(

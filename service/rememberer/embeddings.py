@@ -34,9 +34,12 @@ def bundled_model_path() -> Path:
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers."""
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: Path | None = None, batch_size: int = 64, threads: int | None = None
+    ) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
+        self._threads = threads
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._queue: asyncio.Queue[_Job] | None = None
@@ -56,6 +59,10 @@ class SentenceEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
+                if self._threads is not None:
+                    import torch
+
+                    torch.set_num_threads(self._threads)
                 path = self._model_path or bundled_model_path()
                 logger.info("loading sentence embedder from %s", path)
                 self._model = SentenceTransformer(str(path), device="cpu")
