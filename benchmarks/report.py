@@ -37,6 +37,54 @@ class Target:
     goal: str
     measured: str
     met: bool
+    # How far from the goal (measured / goal, or goal / measured for floors).
+    factor: float
+    why: str = ""
+
+
+LATENCY_WHY = (
+    "The HNSW search itself is a few milliseconds (see the side-by-side table); the rest is "
+    "the request path on a 2-core machine shared with the database, the load generator and "
+    "other jobs (see the load average): FastAPI + pydantic, and the round trips of one "
+    "retrieve (pool check-out ping, BEGIN, memory, client vectors, search settings + size, "
+    "the HNSW query, settings restore, exemplars with their actions, COMMIT), each of them "
+    "a wake-up of another process that waits for a core. What would close it: an idle "
+    "machine or a core per process, the memory and vector look-ups cached in-process, "
+    "the statements of one retrieve sent in one psycopg pipeline, more uvicorn workers."
+)
+WHY = {
+    "p50": LATENCY_WHY,
+    "p99": LATENCY_WHY
+    + " The tail is scheduling: a request that waits for a core behind a colleague's job.",
+    "recall": (
+        "HNSW misses some neighbours in the clustered data (ten records share each task "
+        "vector, so the task half has many exact ties); a larger ef_search or a denser graph "
+        "(m, ef_construction) buys recall with latency or build time: see the HNSW table."
+    ),
+    "update": (
+        "Each transition is about ten SQL statements (episode lock and window, record upsert, "
+        "action upsert, bootstrap look-up: own record or a k=1 HNSW search, step log), each "
+        "a round trip from one Python process. What would close it: set-based updates (one "
+        "statement per call for all due pairs), a psycopg pipeline, several uvicorn workers "
+        "and a machine that is not shared."
+    ),
+    "uncached": (
+        "Embedding one ~100-token observation on the CPU takes most of the budget (see "
+        "the embedder rows), and more when the cores are shared. Closing it: an int8 ONNX "
+        "embedder (measured here at ~2x the throughput and ~5x lower one-text latency, but "
+        "only 0.986 minimum / 0.992 mean cosine agreement, below the 0.99 bar), or a core "
+        "reserved for the embedder."
+    ),
+    "rss": (
+        "torch + transformers + the model take ~570 MiB once loaded; the service itself "
+        "~110 MiB. Closing it: an embedder runtime without torch (ONNX Runtime), or "
+        "serving embeddings from a separate process."
+    ),
+}
+
+
+def _floor(measured: float, goal: float) -> float:
+    return goal / measured if measured > 0 else float("inf")
 
 
 def median(values: Sequence[float]) -> float:
@@ -68,36 +116,61 @@ def targets(report: Report) -> list[Target]:
     batched = min(transitions_per_second(r, batched=True) for r in report.sizes)
     uncached = report.server_embedded.uncached.percentile(50)
     big = _size(largest.size)
+    rss_mb = report.rss / 10**6
     return [
-        Target(f"retrieve p50 at {big}", "≤ 10 ms", f"{p50:.1f} ms", p50 <= 10),
-        Target(f"retrieve p99 at {big}", "≤ 30 ms", f"{p99:.1f} ms", p99 <= 30),
         Target(
-            f"p50 at {big} / p50 at {_size(smallest.size)}", "≤ 2×", f"{ratio:.2f}×", ratio <= 2
+            f"retrieve p50 at {big}", "≤ 10 ms", f"{p50:.1f} ms", p50 <= 10, p50 / 10, WHY["p50"]
         ),
-        Target("recall@5, every λ and size", "≥ 0.98", f"{worst_recall:.3f}", worst_recall >= 0.98),
+        Target(
+            f"retrieve p99 at {big}", "≤ 30 ms", f"{p99:.1f} ms", p99 <= 30, p99 / 30, WHY["p99"]
+        ),
+        Target(
+            f"p50 at {big} / p50 at {_size(smallest.size)}",
+            "≤ 2×",
+            f"{ratio:.2f}×",
+            ratio <= 2,
+            ratio / 2,
+            LATENCY_WHY,
+        ),
+        Target(
+            "recall@5, every λ and size",
+            "≥ 0.98",
+            f"{worst_recall:.3f}",
+            worst_recall >= 0.98,
+            _floor(worst_recall, 0.98),
+            WHY["recall"],
+        ),
         Target(
             "update, 8 agents, one transition per call",
             "≥ 1,000 transitions/s",
             f"{stepwise:,.0f}/s",
             stepwise >= 1000,
+            _floor(stepwise, 1000),
+            WHY["update"],
         ),
         Target(
             "update, 8 agents, one episode per call",
             "≥ 1,000 transitions/s",
             f"{batched:,.0f}/s",
             batched >= 1000,
+            _floor(batched, 1000),
+            WHY["update"],
         ),
         Target(
             "retrieve, server-embedded uncached observation, p50",
             "≤ 30 ms",
             f"{uncached:.1f} ms",
             uncached <= 30,
+            uncached / 30,
+            WHY["uncached"],
         ),
         Target(
             "resident memory with the model loaded",
             "≤ 700 MB",
-            f"{report.rss / MIB:.0f} MiB",
-            report.rss <= 700 * 10**6,
+            f"{rss_mb:.0f} MB",
+            rss_mb <= 700,
+            rss_mb / 700,
+            WHY["rss"],
         ),
     ]
 
@@ -105,6 +178,7 @@ def targets(report: Report) -> list[Target]:
 def render(report: Report) -> str:
     lines = ["# Benchmarks", "", "Written by `make bench` (`python -m benchmarks.run`).", ""]
     lines += _machine(report)
+    lines += _method(report)
     lines += _targets(report)
     lines += _retrieval(report)
     lines += _scans(report)
@@ -118,6 +192,45 @@ def _machine(report: Report) -> list[str]:
     rows = [list(row) for row in report.machine.rows()]
     rows.append(["whole run", f"{report.seconds / 60:.1f} min"])
     return ["## Machine", "", *_table(["", ""], rows)]
+
+
+def _method(report: Report) -> list[str]:
+    plan = report.plan
+    return [
+        "## How it was measured",
+        "",
+        "- One run of one command, so every ratio below compares numbers taken minutes apart "
+        "on the same machine. The service runs as its own process (`rememberer serve`, one "
+        "uvicorn worker) on an embedded PostgreSQL; the load generator (httpx, closed loop) "
+        "runs on the same 2 cores, as do the other jobs of the machine (load average above).",
+        "- Data: synthetic, clustered like an agent's memory, not uniform noise: 100 topic "
+        "directions, tasks = topic + noise (about ten records per task, so the task half of "
+        "many records is identical), observations = one of 20 page kinds + 0.5·task + noise; "
+        "384-dimensional unit vectors, a record's vector is [task; observation]. Queries: 70 % "
+        "a seen task with a new observation, 30 % a new task. Vectors are supplied by the "
+        "client (PUT /embeddings), so embedding cost is measured apart.",
+        "- Seeding: binary COPY straight into `records` (the service's own keys and "
+        "vectors) plus two action values per record, then the memory's HNSW index is built "
+        "once (maintenance_work_mem 1 GB, one parallel worker) and timed.",
+        f"- `/retrieve`: k = 5, λ = 0.5, {plan.queries} queries after a warm-up, one client "
+        f"then {plan.agents} concurrent clients. Recall@5: the service's answer against an "
+        "exact numpy scan of the same vectors, for each λ; an exemplar counts if its exact "
+        "score reaches the exact 5th best (ties either way).",
+        f"- Side by side: the service over HTTP; the same HNSW query and the exact scan "
+        f"(`ORDER BY embedding <#> q`, which no index serves) in SQL on one connection "
+        f"({plan.sql_queries} queries); the exact scan vectorised in numpy; and the paper's "
+        f"approach, a Python loop calling a cosine similarity on every stored record "
+        f"({plan.python_scan_queries} queries). The paper column is the issue's measurement "
+        "of the original implementation (12.5 ms per record), extrapolated.",
+        f"- `/update`: {plan.agents} agents, each running {plan.episodes_per_agent} episodes "
+        f"of {plan.episode_steps} transitions on seen tasks through new observations (so "
+        "every step bootstraps through a k = 1 search), once one transition per call and "
+        "once one episode per call.",
+        "- Server-side embeddings: retrieve with an observation the service has never seen "
+        "(~80 words, ~100 tokens), one client, then the same requests again (cache hits). "
+        "Resident memory of the service process from /proc after that.",
+        "",
+    ]
 
 
 def _targets(report: Report) -> list[str]:
