@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 from rememberer.memories import IndexShape
 
+from benchmarks import onnx_check
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
 from benchmarks.machine import describe
@@ -100,6 +101,7 @@ def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -
     logger.info("embedder throughput")
     texts = page_texts(options.embed_texts, seed=1, prefix="page")
     embed = [embedder_throughput(texts, threads) for threads in EMBED_THREADS]
+    backends = onnx_check.compare(texts, threads=1) if onnx_check.available() else []
     return Report(
         machine=machine,
         plan=plan,
@@ -110,6 +112,7 @@ def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -
         rss=rss,
         peak_rss=peak_rss,
         tuning=tuning,
+        backends=backends,
         seconds=time.perf_counter() - started,
     )
 

@@ -58,3 +58,4 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     for target in targets(report):
         assert target.name in document
     assert "## HNSW shapes" in document
+    assert "## Embedder backends" in document
