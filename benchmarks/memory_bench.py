@@ -10,6 +10,8 @@ from typing import Any
 
 import httpx
 import numpy as np
+from rememberer.config import Settings
+from rememberer.retrieval import TIE_MARGIN, ef_search_for
 
 from benchmarks.data import Dataset, Generator, Queries, exact_top_k, hits_at_k, kth_best_scores
 from benchmarks.load import Call, LoadResult, post_json, run_load
@@ -36,7 +38,6 @@ class Plan:
     agents: int = 8
     episodes_per_agent: int = 8
     episode_steps: int = 10
-    ef_search: int = 100
 
 
 @dataclass
@@ -158,7 +159,9 @@ def _time_scans(
         for i in range(min(plan.sql_queries, len(queries)))
     ]
     with connect(url) as connection:
-        scans = SqlScans(connection, memory_info(connection, memory), plan.ef_search)
+        # The ef_search the service itself uses for k = 5.
+        ef_search = ef_search_for(K + TIE_MARGIN, Settings().hnsw_ef_search)
+        scans = SqlScans(connection, memory_info(connection, memory), ef_search)
         time_calls_ms(scans.exact, arguments[:5])  # warm-up: prepare, fill the buffer cache
         time_calls_ms(scans.hnsw, arguments[:5])
         exact = time_calls_ms(scans.exact, arguments)

@@ -86,8 +86,3 @@ class SqlScans:
     ) -> list[int]:
         q = query_vector(task, observation, lambda_)
         return [row[0] for row in self.connection.execute(query, (q, k))]
-
-    def plan(self, task: Matrix, observation: Matrix, lambda_: float, k: int) -> str:
-        q = query_vector(task, observation, lambda_)
-        rows = self.connection.execute(f"EXPLAIN {self._hnsw}", (q, k))
-        return "\n".join(str(row[0]) for row in rows)

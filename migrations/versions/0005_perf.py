@@ -1,8 +1,9 @@
-"""Per-memory HNSW indexes on half-precision vectors.
+"""Per-memory HNSW indexes on half-precision vectors, with a denser graph.
 
 Each memory's partial HNSW index is rebuilt on `embedding::halfvec(2·d)` (half the size,
-faster to build and search, the same recall: candidates are rescored from the
-full-precision column; see docs/BENCHMARKS.md). The SQL is spelled out here rather than
+the same recall: candidates are rescored from the full-precision column) with
+ef_construction 128 instead of 64 (at 100k records, recall@5 ≥ 0.98 at ef_search 64
+instead of 100; see docs/BENCHMARKS.md). The SQL is spelled out here rather than
 taken from rememberer.memories so that this revision keeps meaning what it meant.
 
 Revision ID: 0005_perf
@@ -21,7 +22,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _rebuild(precision: str) -> None:
+def _rebuild(precision: str, ef_construction: int) -> None:
     memories = op.get_bind().execute(sa.text("SELECT id, dimension FROM memories")).all()
     for memory_id, dimension in memories:
         name = f"records_hnsw_{int(memory_id)}"
@@ -29,13 +30,13 @@ def _rebuild(precision: str) -> None:
         op.execute(
             f"CREATE INDEX {name} ON records "
             f"USING hnsw ((embedding::{precision}({2 * int(dimension)})) {precision}_ip_ops) "
-            f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {int(memory_id)}"
+            f"WITH (m = 16, ef_construction = {ef_construction}) WHERE memory_id = {int(memory_id)}"
         )
 
 
 def upgrade() -> None:
-    _rebuild("halfvec")
+    _rebuild("halfvec", 128)
 
 
 def downgrade() -> None:
-    _rebuild("vector")
+    _rebuild("vector", 64)

@@ -22,6 +22,10 @@ from rememberer.records import RECORD_COLUMNS
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
 TIE_MARGIN = 10
+# ef_search grows with the candidates asked for: the configured value is the one measured
+# for k = 5 (15 candidates, docs/BENCHMARKS.md); pgvector allows at most 1000.
+EF_PER_CANDIDATE = 4
+MAX_EF_SEARCH = 1000
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 
@@ -39,6 +43,10 @@ class Ranked:
     task_score: float
     observation_score: float
     total_visits: int
+
+
+def ef_search_for(candidates: int, configured: int) -> int:
+    return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
 def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
@@ -73,7 +81,7 @@ async def rank(
     prepared = await session.execute(
         _PREPARE_SEARCH,
         {
-            "ef_search": str(max(params.ef_search, candidates)),
+            "ef_search": str(ef_search_for(candidates, params.ef_search)),
             "m": memory.id,
             "cap": params.exact_max_records + 1,
         },
