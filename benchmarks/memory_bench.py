@@ -14,7 +14,7 @@ from rememberer.config import Settings
 from rememberer.retrieval import TIE_MARGIN, ef_search_for
 
 from benchmarks.data import Dataset, Generator, Queries, exact_top_k, hits_at_k, kth_best_scores
-from benchmarks.load import Call, LoadResult, post_json, run_load
+from benchmarks.load import Call, HttpConnection, LoadResult, post_json, run_load
 from benchmarks.scans import PythonScan, SqlScans, time_calls_ms
 from benchmarks.seed import SeedTimes, connect, memory_info, seed
 
@@ -215,9 +215,9 @@ def _episode_call(memory: str, episode_id: str, task: str, pages: list[str], bat
         for t in transitions
     ]
 
-    async def one_step_per_call(client: httpx.AsyncClient) -> None:
+    async def one_step_per_call(connection: HttpConnection) -> None:
         for step in steps:
-            await step(client)
+            await step(connection)
 
     return one_step_per_call
 

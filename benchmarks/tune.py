@@ -18,7 +18,7 @@ from benchmarks.memory_bench import LAMBDAS, SCORE_TOLERANCE, K, SizeResult
 from benchmarks.seed import Connection
 
 # The service's shape first (its index is already built), then the alternatives.
-SHAPES = (INDEX_SHAPE, IndexShape("halfvec", 16, 64), IndexShape("vector", 16, 64))
+SHAPES = (INDEX_SHAPE, IndexShape("halfvec", 16, 128), IndexShape("vector", 16, 64))
 EF_SEARCHES = (40, 64, 100)
 
 
