@@ -47,8 +47,9 @@ class Shape:
 
 
 @dataclass
-class Dataset:
-    """Records of one memory: texts and their unit vectors, row i is record i."""
+class States:
+    """(task, observation) pairs, texts and unit vectors; row i is pair i. The records of
+    a memory (`Dataset`) and the queries asked of it (`Queries`) alike."""
 
     task_texts: list[str]
     observation_texts: list[str]
@@ -58,24 +59,17 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.observation_texts)
 
-
-@dataclass
-class Queries:
-    task_texts: list[str]
-    observation_texts: list[str]
-    tasks: Matrix
-    observations: Matrix
-
-    def __len__(self) -> int:
-        return len(self.observation_texts)
-
-    def __getitem__(self, rows: slice) -> Queries:
-        return Queries(
+    def __getitem__(self, rows: slice) -> States:
+        return States(
             self.task_texts[rows],
             self.observation_texts[rows],
             self.tasks[rows],
             self.observations[rows],
         )
+
+
+Dataset = States
+Queries = States
 
 
 class Generator:

@@ -3,8 +3,9 @@
 Each memory's partial HNSW index is rebuilt on `embedding::halfvec(2·d)` (half the size,
 the same recall: candidates are rescored from the full-precision column) with
 ef_construction 256 instead of 64 (on clustered data the sparser graph missed recall@5
-0.98 even at ef_search 100; the denser one reaches it at 64; see docs/BENCHMARKS.md). The SQL is spelled out here rather than
-taken from rememberer.memories so that this revision keeps meaning what it meant.
+0.98 even at ef_search 100; the denser one reaches it at 64; see docs/BENCHMARKS.md).
+The SQL is spelled out here rather than taken from rememberer.memories so that this
+revision keeps meaning what it meant.
 
 Revision ID: 0005_perf
 Revises: 0001

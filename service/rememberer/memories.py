@@ -58,20 +58,9 @@ class MemoryInfo:
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:
-        return cls(
-            id=row.id,
-            name=row.name,
-            gamma=row.gamma,
-            n_step=row.n_step,
-            update_mode=row.update_mode,
-            learning_rate=row.learning_rate,
-            lambda_=row.lambda_,
-            action_history_mode=row.action_history_mode,
-            item_capacity=row.item_capacity,
-            action_capacity=row.action_capacity,
-            embedder=row.embedder,
-            dimension=row.dimension,
-        )
+        settings = _settings_of(row)
+        del settings["created_at"]
+        return cls(id=row.id, **settings)
 
     @property
     def index_name(self) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.embeddings import Vector
 from rememberer.memories import MemoryInfo
-from rememberer.records import RECORD_COLUMNS
+from rememberer.records import RECORD_COLUMNS, record_fields
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
@@ -149,13 +149,7 @@ async def exemplars(
     by_id = {row.id: row for row in rows}
     return [
         schemas.Exemplar(
-            record_id=r.record_id,
-            task=row.task,
-            observation=row.observation,
-            visits=row.visits,
-            last_reward=row.last_reward,
-            total_reward=row.total_reward,
-            action_history=row.action_history,
+            **record_fields(row),
             actions=[schemas.ActionValue(**action) for action in row.actions],
             score=r.score,
             task_score=r.task_score,
