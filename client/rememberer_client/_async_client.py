@@ -21,8 +21,20 @@ from ._base import (
     RetryIn,
 )
 from ._episode import AsyncEpisode
-from ._models import Exemplar, Memory, Page, Record, Transition, UpdateResult
-from ._types import NOT_GIVEN, MemorySettings, NotGiven, TimeoutTypes
+from ._models import (
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    RecordItem,
+    Reflection,
+    ReflectionDetail,
+    Retrieval,
+    Transition,
+    UpdateResult,
+    UpsertResult,
+)
+from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
 
 __all__ = ["AsyncMemoryClient", "AsyncMemoryHandle"]
 
@@ -109,6 +121,45 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
                 return decision
             await self._sleep(decision.delay)
             retries_taken += 1
+
+    async def _stream_rows(
+        self,
+        spec: RequestSpec[httpx.Response],
+        *,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
+    ) -> AsyncIterator[Any]:
+        """See :meth:`MemoryClient._stream_rows`."""
+        resolved_timeout = self._resolve_timeout(timeout)
+        resolved_retries = self._resolve_max_retries(max_retries)
+        retries_taken = 0
+        while True:
+            request = self._build_request(spec, resolved_timeout)
+            outcome: httpx.Response | httpx.RequestError
+            try:
+                outcome = await self._client.send(request, stream=True)
+                if not outcome.is_success:
+                    await outcome.aread()  # error answers are small; the error needs their body
+                    await outcome.aclose()
+            except httpx.RequestError as exc:
+                outcome = exc
+            decision = self._handle_outcome(
+                spec, request, outcome, retries_taken=retries_taken, max_retries=resolved_retries
+            )
+            if isinstance(decision, RetryIn):
+                await self._sleep(decision.delay)
+                retries_taken += 1
+                continue
+            try:
+                async for line in decision.aiter_lines():
+                    row = self._stream_row(spec, decision, line)
+                    if row is not None:
+                        yield row
+            except httpx.TransportError as exc:
+                raise self._broken_stream(request, exc) from exc
+            finally:
+                await decision.aclose()
+            return
 
     async def aclose(self) -> None:
         """Close the connection pool, unless it was injected (its owner closes it)."""
@@ -241,12 +292,13 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         task: str,
         transitions: Sequence[Transition | Mapping[str, Any]],
         *,
+        reflection_ids: Sequence[int] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
         """See :meth:`MemoryClient.update`."""
         return await self._request(
-            self._update_spec(memory, episode_id, task, transitions),
+            self._update_spec(memory, episode_id, task, transitions, reflection_ids),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -313,6 +365,109 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         """See :meth:`MemoryClient.delete_record`."""
         await self._request(
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
+        )
+
+    # -- reflections ---------------------------------------------------------------------
+
+    async def retrieve_with_reflections(
+        self,
+        memory: str,
+        task: str,
+        observation: str,
+        k: int = 2,
+        reflections: int = 3,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Retrieval:
+        """See :meth:`MemoryClient.retrieve_with_reflections`."""
+        return await self._request(
+            self._retrieve_with_reflections_spec(
+                memory, task, observation, k, reflections, lambda_
+            ),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def create_reflection(
+        self,
+        memory: str,
+        task: str,
+        episode_id: str,
+        text: str,
+        prompt: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Reflection:
+        """See :meth:`MemoryClient.create_reflection`."""
+        return await self._request(
+            self._create_reflection_spec(memory, task, episode_id, text, prompt),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def get_reflection(
+        self,
+        memory: str,
+        reflection_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> ReflectionDetail:
+        """See :meth:`MemoryClient.get_reflection`."""
+        return await self._request(
+            self._get_reflection_spec(memory, reflection_id),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def list_reflections(
+        self,
+        memory: str,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Reflection]:
+        """See :meth:`MemoryClient.list_reflections`."""
+        return await self._request(
+            self._list_reflections_spec(memory, task, limit, cursor),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def export_reflections(
+        self,
+        memory: str,
+        format: ExportFormat = "jsonl",
+        task: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """See :meth:`MemoryClient.export_reflections` (use with ``async for``)."""
+        async for row in self._stream_rows(
+            self._export_reflections_spec(memory, format, task),
+            timeout=timeout,
+            max_retries=max_retries,
+        ):
+            yield row
+
+    async def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
         )
 
     # -- probes --------------------------------------------------------------------------
@@ -417,12 +572,19 @@ class AsyncMemoryHandle:
         task: str,
         transitions: Sequence[Transition | Mapping[str, Any]],
         *,
+        reflection_ids: Sequence[int] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
         """See :meth:`MemoryClient.update`."""
         return await self._client.update(
-            self._name, episode_id, task, transitions, timeout=timeout, max_retries=max_retries
+            self._name,
+            episode_id,
+            task,
+            transitions,
+            reflection_ids=reflection_ids,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def list_records(
@@ -476,6 +638,98 @@ class AsyncMemoryHandle:
             self._name, record_id, timeout=timeout, max_retries=max_retries
         )
 
-    def episode(self, task: str, episode_id: str | None = None) -> AsyncEpisode:
-        """A step-numbering helper for one episode of ``task`` (see :class:`AsyncEpisode`)."""
-        return AsyncEpisode(self, task, episode_id)
+    def episode(
+        self, task: str, episode_id: str | None = None, reflection_ids: Sequence[int] = ()
+    ) -> AsyncEpisode:
+        """A step-numbering helper for one episode of ``task`` (see :class:`AsyncEpisode`);
+        ``reflection_ids`` (the reflections in its prompt) go with its first step."""
+        return AsyncEpisode(self, task, episode_id, reflection_ids)
+
+    async def retrieve_with_reflections(
+        self,
+        task: str,
+        observation: str,
+        k: int = 2,
+        reflections: int = 3,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Retrieval:
+        """See :meth:`MemoryClient.retrieve_with_reflections`."""
+        return await self._client.retrieve_with_reflections(
+            self._name,
+            task,
+            observation,
+            k,
+            reflections,
+            lambda_,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def create_reflection(
+        self,
+        task: str,
+        episode_id: str,
+        text: str,
+        prompt: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Reflection:
+        """See :meth:`MemoryClient.create_reflection`."""
+        return await self._client.create_reflection(
+            self._name, task, episode_id, text, prompt, timeout=timeout, max_retries=max_retries
+        )
+
+    async def get_reflection(
+        self,
+        reflection_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> ReflectionDetail:
+        """See :meth:`MemoryClient.get_reflection`."""
+        return await self._client.get_reflection(
+            self._name, reflection_id, timeout=timeout, max_retries=max_retries
+        )
+
+    async def list_reflections(
+        self,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Reflection]:
+        """See :meth:`MemoryClient.list_reflections`."""
+        return await self._client.list_reflections(
+            self._name, task, limit, cursor, timeout=timeout, max_retries=max_retries
+        )
+
+    def export_reflections(
+        self,
+        format: ExportFormat = "jsonl",
+        task: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """See :meth:`AsyncMemoryClient.export_reflections` (use with ``async for``)."""
+        return self._client.export_reflections(
+            self._name, format, task, timeout=timeout, max_retries=max_retries
+        )
+
+    async def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return await self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
+        )

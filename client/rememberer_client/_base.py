@@ -24,6 +24,7 @@ import pydantic
 
 from ._exceptions import (
     APIConnectionError,
+    APIError,
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
@@ -42,12 +43,17 @@ from ._models import (
     Memory,
     Page,
     Record,
+    RecordItem,
+    Reflection,
+    ReflectionDetail,
+    Retrieval,
     Transition,
     UpdateResult,
+    UpsertResult,
     _EmbeddingsStored,
     _RetrieveResponse,
 )
-from ._types import MemorySettings, NotGiven, TimeoutTypes
+from ._types import ExportFormat, MemorySettings, NotGiven, TimeoutTypes
 from ._version import __version__
 
 __all__ = [
@@ -166,6 +172,10 @@ def _json_model(model: type[_T]) -> Callable[[httpx.Response], _T]:
 
 def _no_content(response: httpx.Response) -> None:
     return None
+
+
+def _unread(response: httpx.Response) -> httpx.Response:
+    return response
 
 
 def _is_success(response: httpx.Response) -> bool:
@@ -466,16 +476,19 @@ class BaseClient(Generic[_HttpxClientT]):
         episode_id: str,
         task: str,
         transitions: Sequence[Transition | Mapping[str, Any]],
+        reflection_ids: Sequence[int] | None = None,
     ) -> RequestSpec[UpdateResult]:
         # Validated before sending so that a malformed transition fails fast and locally.
         checked = [
             t if isinstance(t, Transition) else Transition.model_validate(t) for t in transitions
         ]
-        body = {
+        body: dict[str, Any] = {
             "episode_id": episode_id,
             "task": task,
             "transitions": [t.model_dump(mode="json", exclude_none=True) for t in checked],
         }
+        if reflection_ids:
+            body["reflection_ids"] = list(reflection_ids)
         return RequestSpec(
             "POST", _memory_path(memory, "update"), _json_model(UpdateResult), json=body
         )
@@ -502,6 +515,92 @@ class BaseClient(Generic[_HttpxClientT]):
             _memory_path(memory, "records", record_id),
             _no_content,
             missing_ok_after_retry=True,
+        )
+
+    @staticmethod
+    def _retrieve_with_reflections_spec(
+        memory: str,
+        task: str,
+        observation: str,
+        k: int,
+        reflections: int,
+        lambda_: float | None,
+    ) -> RequestSpec[Retrieval]:
+        plain = BaseClient._retrieve_spec(memory, task, observation, k, lambda_)
+        body = {**plain.json, "reflections": reflections}
+        return RequestSpec("POST", plain.path, _json_model(Retrieval), json=body)
+
+    @staticmethod
+    def _create_reflection_spec(
+        memory: str, task: str, episode_id: str, text: str, prompt: str | None
+    ) -> RequestSpec[Reflection]:
+        body = {"task": task, "episode_id": episode_id, "text": text}
+        if prompt is not None:
+            body["prompt"] = prompt
+        return RequestSpec(
+            "POST", _memory_path(memory, "reflections"), _json_model(Reflection), json=body
+        )
+
+    @staticmethod
+    def _get_reflection_spec(memory: str, reflection_id: int) -> RequestSpec[ReflectionDetail]:
+        return RequestSpec(
+            "GET", _memory_path(memory, "reflections", reflection_id), _json_model(ReflectionDetail)
+        )
+
+    @staticmethod
+    def _list_reflections_spec(
+        memory: str, task: str | None, limit: int | None, cursor: str | None
+    ) -> RequestSpec[Page[Reflection]]:
+        return RequestSpec(
+            "GET",
+            _memory_path(memory, "reflections"),
+            _json_model(Page[Reflection]),
+            params=_page_params(limit, cursor, task=task),
+        )
+
+    @staticmethod
+    def _export_reflections_spec(
+        memory: str, format: ExportFormat, task: str | None
+    ) -> RequestSpec[httpx.Response]:
+        """Answers with the response itself, its body not yet read: rows are streamed."""
+        params: dict[str, str | int] = {"format": format}
+        if task is not None:
+            params["task"] = task
+        return RequestSpec(
+            "GET", _memory_path(memory, "reflections", "export"), _unread, params=params
+        )
+
+    # -- streamed answers ------------------------------------------------------------
+
+    def _stream_row(self, spec: RequestSpec[Any], response: httpx.Response, line: str) -> Any:
+        """One decoded JSON Lines row, or ``None`` for a blank line."""
+        if not line.strip():
+            return None
+        try:
+            return json.loads(line)
+        except ValueError as exc:
+            raise APIResponseValidationError(
+                f"unexpected line in the answer to {spec.method} {spec.path}: {exc}",
+                response=response,
+            ) from exc
+
+    def _broken_stream(self, request: httpx.Request, exc: httpx.TransportError) -> APIError:
+        # Not retried: rows already handed to the caller cannot be taken back.
+        if isinstance(exc, httpx.TimeoutException):
+            return APITimeoutError(request=request)
+        return APIConnectionError(
+            f"the stream broke off: {type(exc).__name__}: {exc}", request=request
+        )
+
+    @staticmethod
+    def _upsert_records_spec(
+        memory: str, items: Sequence[RecordItem | Mapping[str, Any]]
+    ) -> RequestSpec[UpsertResult]:
+        # Validated before sending, like transitions: a misspelt field fails locally.
+        checked = [i if isinstance(i, RecordItem) else RecordItem.model_validate(i) for i in items]
+        body = {"items": [item.model_dump(mode="json") for item in checked]}
+        return RequestSpec(
+            "POST", _memory_path(memory, "records"), _json_model(UpsertResult), json=body
         )
 
     @staticmethod

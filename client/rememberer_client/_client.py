@@ -17,8 +17,20 @@ from ._base import (
     RetryIn,
 )
 from ._episode import Episode
-from ._models import Exemplar, Memory, Page, Record, Transition, UpdateResult
-from ._types import NOT_GIVEN, MemorySettings, NotGiven, TimeoutTypes
+from ._models import (
+    Exemplar,
+    Memory,
+    Page,
+    Record,
+    RecordItem,
+    Reflection,
+    ReflectionDetail,
+    Retrieval,
+    Transition,
+    UpdateResult,
+    UpsertResult,
+)
+from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
 
 __all__ = ["MemoryClient", "MemoryHandle"]
 
@@ -114,6 +126,46 @@ class MemoryClient(BaseClient[httpx.Client]):
                 return decision
             self._sleep(decision.delay)
             retries_taken += 1
+
+    def _stream_rows(
+        self,
+        spec: RequestSpec[httpx.Response],
+        *,
+        timeout: TimeoutTypes | NotGiven,
+        max_retries: int | NotGiven,
+    ) -> Iterator[Any]:
+        """The JSON Lines rows of a streamed answer; retried like any request until the
+        first row arrives, never after."""
+        resolved_timeout = self._resolve_timeout(timeout)
+        resolved_retries = self._resolve_max_retries(max_retries)
+        retries_taken = 0
+        while True:
+            request = self._build_request(spec, resolved_timeout)
+            outcome: httpx.Response | httpx.RequestError
+            try:
+                outcome = self._client.send(request, stream=True)
+                if not outcome.is_success:
+                    outcome.read()  # error answers are small; the error needs their body
+                    outcome.close()
+            except httpx.RequestError as exc:
+                outcome = exc
+            decision = self._handle_outcome(
+                spec, request, outcome, retries_taken=retries_taken, max_retries=resolved_retries
+            )
+            if isinstance(decision, RetryIn):
+                self._sleep(decision.delay)
+                retries_taken += 1
+                continue
+            try:
+                for line in decision.iter_lines():
+                    row = self._stream_row(spec, decision, line)
+                    if row is not None:
+                        yield row
+            except httpx.TransportError as exc:
+                raise self._broken_stream(request, exc) from exc
+            finally:
+                decision.close()
+            return
 
     def close(self) -> None:
         """Close the connection pool, unless it was injected (its owner closes it)."""
@@ -244,15 +296,18 @@ class MemoryClient(BaseClient[httpx.Client]):
         task: str,
         transitions: Sequence[Transition | Mapping[str, Any]],
         *,
+        reflection_ids: Sequence[int] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
         """Send transitions of episode ``episode_id`` (in step order, starting at 0).
 
-        Retrying is safe: the server applies each (episode_id, step) once.
+        ``reflection_ids`` names the reflections put in this episode's prompt (on any
+        call of the episode); each is rated when the episode ends. Retrying is safe: the
+        server applies each (episode_id, step) and each reflection use once.
         """
         return self._request(
-            self._update_spec(memory, episode_id, task, transitions),
+            self._update_spec(memory, episode_id, task, transitions, reflection_ids),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -318,6 +373,121 @@ class MemoryClient(BaseClient[httpx.Client]):
         """Delete one state record."""
         self._request(
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
+        )
+
+    # -- reflections ---------------------------------------------------------------------
+
+    def retrieve_with_reflections(
+        self,
+        memory: str,
+        task: str,
+        observation: str,
+        k: int = 2,
+        reflections: int = 3,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Retrieval:
+        """Like :meth:`retrieve`, plus the newest ``reflections`` reflections on ``task``
+        (newest first); render both with ``format_exemplars(..., reflections=...)``."""
+        return self._request(
+            self._retrieve_with_reflections_spec(
+                memory, task, observation, k, reflections, lambda_
+            ),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def create_reflection(
+        self,
+        memory: str,
+        task: str,
+        episode_id: str,
+        text: str,
+        prompt: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Reflection:
+        """Store a reflection on finished episode ``episode_id`` of ``task``.
+
+        ``prompt`` is what the reflecting model was asked; reflections on one prompt
+        become training pairs. The same text and prompt on the same episode return the
+        stored reflection, so retrying is safe. Raises :class:`NotFoundError` for an
+        unknown episode and :class:`ConflictError` for one that has not ended.
+        """
+        return self._request(
+            self._create_reflection_spec(memory, task, episode_id, text, prompt),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def get_reflection(
+        self,
+        memory: str,
+        reflection_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> ReflectionDetail:
+        """One reflection with each episode that used it and that use's rating."""
+        return self._request(
+            self._get_reflection_spec(memory, reflection_id),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def list_reflections(
+        self,
+        memory: str,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Reflection]:
+        """One page of reflections, newest first, optionally only those of ``task``."""
+        return self._request(
+            self._list_reflections_spec(memory, task, limit, cursor),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def export_reflections(
+        self,
+        memory: str,
+        format: ExportFormat = "jsonl",
+        task: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[dict[str, Any]]:
+        """Training rows, streamed: ``"jsonl"`` gives one ``{task, prompt, reflection,
+        return_before, return_after, rating, ...}`` per rated use, ``"pairs"`` gives
+        ``{prompt, chosen, rejected, ...}``. The request is sent on the first ``next()``."""
+        yield from self._stream_rows(
+            self._export_reflections_spec(memory, format, task),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def upsert_records(
+        self,
+        memory: str,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """Create or replace records with their action values, in one transaction.
+
+        A record whose (task, observation) exists is replaced, values and all; a new one is
+        subject to the memory's item capacity. Retrying is safe: the result is the same.
+        """
+        return self._request(
+            self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
         )
 
     # -- probes --------------------------------------------------------------------------
@@ -422,12 +592,19 @@ class MemoryHandle:
         task: str,
         transitions: Sequence[Transition | Mapping[str, Any]],
         *,
+        reflection_ids: Sequence[int] | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
         """See :meth:`MemoryClient.update`."""
         return self._client.update(
-            self._name, episode_id, task, transitions, timeout=timeout, max_retries=max_retries
+            self._name,
+            episode_id,
+            task,
+            transitions,
+            reflection_ids=reflection_ids,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     def list_records(
@@ -479,6 +656,98 @@ class MemoryHandle:
         """See :meth:`MemoryClient.delete_record`."""
         self._client.delete_record(self._name, record_id, timeout=timeout, max_retries=max_retries)
 
-    def episode(self, task: str, episode_id: str | None = None) -> Episode:
-        """A step-numbering helper for one episode of ``task`` (see :class:`Episode`)."""
-        return Episode(self, task, episode_id)
+    def episode(
+        self, task: str, episode_id: str | None = None, reflection_ids: Sequence[int] = ()
+    ) -> Episode:
+        """A step-numbering helper for one episode of ``task`` (see :class:`Episode`);
+        ``reflection_ids`` (the reflections in its prompt) go with its first step."""
+        return Episode(self, task, episode_id, reflection_ids)
+
+    def retrieve_with_reflections(
+        self,
+        task: str,
+        observation: str,
+        k: int = 2,
+        reflections: int = 3,
+        lambda_: float | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Retrieval:
+        """See :meth:`MemoryClient.retrieve_with_reflections`."""
+        return self._client.retrieve_with_reflections(
+            self._name,
+            task,
+            observation,
+            k,
+            reflections,
+            lambda_,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def create_reflection(
+        self,
+        task: str,
+        episode_id: str,
+        text: str,
+        prompt: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Reflection:
+        """See :meth:`MemoryClient.create_reflection`."""
+        return self._client.create_reflection(
+            self._name, task, episode_id, text, prompt, timeout=timeout, max_retries=max_retries
+        )
+
+    def get_reflection(
+        self,
+        reflection_id: int,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> ReflectionDetail:
+        """See :meth:`MemoryClient.get_reflection`."""
+        return self._client.get_reflection(
+            self._name, reflection_id, timeout=timeout, max_retries=max_retries
+        )
+
+    def list_reflections(
+        self,
+        task: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[Reflection]:
+        """See :meth:`MemoryClient.list_reflections`."""
+        return self._client.list_reflections(
+            self._name, task, limit, cursor, timeout=timeout, max_retries=max_retries
+        )
+
+    def export_reflections(
+        self,
+        format: ExportFormat = "jsonl",
+        task: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[dict[str, Any]]:
+        """See :meth:`MemoryClient.export_reflections`."""
+        return self._client.export_reflections(
+            self._name, format, task, timeout=timeout, max_retries=max_retries
+        )
+
+    def upsert_records(
+        self,
+        items: Sequence[RecordItem | Mapping[str, Any]],
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> UpsertResult:
+        """See :meth:`MemoryClient.upsert_records`."""
+        return self._client.upsert_records(
+            self._name, items, timeout=timeout, max_retries=max_retries
+        )

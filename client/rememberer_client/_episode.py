@@ -10,6 +10,7 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -29,11 +30,18 @@ log = logging.getLogger("rememberer_client")
 class _EpisodeState:
     """Step numbering and the done flag, shared by both episode flavours."""
 
-    def __init__(self, memory_name: str, task: str, episode_id: str | None) -> None:
+    def __init__(
+        self,
+        memory_name: str,
+        task: str,
+        episode_id: str | None,
+        reflection_ids: Sequence[int] = (),
+    ) -> None:
         if episode_id is not None and not episode_id:
             raise ValueError("episode_id must not be empty")
         self._memory_name = memory_name
         self._task = task
+        self._reflection_ids = tuple(reflection_ids)
         self._episode_id = episode_id if episode_id is not None else uuid.uuid4().hex
         self._next_step = 0
         self._done = False
@@ -45,6 +53,15 @@ class _EpisodeState:
     @property
     def episode_id(self) -> str:
         return self._episode_id
+
+    @property
+    def reflection_ids(self) -> tuple[int, ...]:
+        """The reflections in this episode's prompt, sent with its first step."""
+        return self._reflection_ids
+
+    def _reflections_to_send(self) -> tuple[int, ...]:
+        # Step 0 until it is confirmed, so a retried first step carries them again.
+        return self._reflection_ids if self._next_step == 0 else ()
 
     @property
     def next_step(self) -> int:
@@ -118,8 +135,14 @@ class Episode(_EpisodeState):
     serialised if called from several threads, in whatever order the threads get there.
     """
 
-    def __init__(self, memory: MemoryHandle, task: str, episode_id: str | None = None) -> None:
-        super().__init__(memory.name, task, episode_id)
+    def __init__(
+        self,
+        memory: MemoryHandle,
+        task: str,
+        episode_id: str | None = None,
+        reflection_ids: Sequence[int] = (),
+    ) -> None:
+        super().__init__(memory.name, task, episode_id, reflection_ids)
         self._memory = memory
         self._lock = threading.Lock()
 
@@ -143,6 +166,7 @@ class Episode(_EpisodeState):
                 self._episode_id,
                 self._task,
                 [transition],
+                reflection_ids=self._reflections_to_send(),
                 timeout=timeout,
                 max_retries=max_retries,
             )
@@ -164,8 +188,14 @@ class Episode(_EpisodeState):
 class AsyncEpisode(_EpisodeState):
     """Async twin of :class:`Episode`: ``async with`` and ``await ep.step(...)``."""
 
-    def __init__(self, memory: AsyncMemoryHandle, task: str, episode_id: str | None = None) -> None:
-        super().__init__(memory.name, task, episode_id)
+    def __init__(
+        self,
+        memory: AsyncMemoryHandle,
+        task: str,
+        episode_id: str | None = None,
+        reflection_ids: Sequence[int] = (),
+    ) -> None:
+        super().__init__(memory.name, task, episode_id, reflection_ids)
         self._memory = memory
         self._lock = asyncio.Lock()
 
@@ -189,6 +219,7 @@ class AsyncEpisode(_EpisodeState):
                 self._episode_id,
                 self._task,
                 [transition],
+                reflection_ids=self._reflections_to_send(),
                 timeout=timeout,
                 max_retries=max_retries,
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._models import ActionValue, Record
+from ._models import ActionValue, Record, Reflection
 
 __all__ = ["format_exemplars"]
 
@@ -17,6 +17,7 @@ def format_exemplars(
     include_scores: bool = False,
     precision: int = 2,
     max_text_chars: int | None = None,
+    reflections: Sequence[Reflection | str] = (),
 ) -> str:
     """Render exemplars (or any records) as numbered examples for an LLM prompt.
 
@@ -64,6 +65,15 @@ def format_exemplars(
     - click[2] -> Q = -0.50
 
     Multi-line texts start on the line after their label, indented by two spaces.
+
+    ``reflections`` (from ``retrieve_with_reflections``, or plain strings) follow the
+    examples, Reflexion-style, as one trial per line after "Your memory for this task:".
+    Reflection objects are numbered oldest first, whatever order they come in; strings
+    keep the order given. ``max_text_chars`` shortens them too.
+
+    >>> print(format_exemplars([], reflections=["I clicked a blue mug; read colours first."]))
+    Your memory for this task:
+    Trial 1: I clicked a blue mug; read colours first.
     """
     if max_actions < 0:
         raise ValueError("max_actions must be >= 0")
@@ -85,7 +95,25 @@ def format_exemplars(
                 max_text_chars=max_text_chars,
             )
         )
+    if reflections:
+        blocks.append(_format_memory(reflections, max_text_chars))
     return "\n\n".join(blocks)
+
+
+def _format_memory(reflections: Sequence[Reflection | str], max_text_chars: int | None) -> str:
+    texts: list[str]
+    if all(isinstance(r, Reflection) for r in reflections):
+        oldest_first = sorted(
+            (r for r in reflections if isinstance(r, Reflection)),
+            key=lambda r: (r.created_at, r.reflection_id),
+        )
+        texts = [r.text for r in oldest_first]
+    else:
+        texts = [r.text if isinstance(r, Reflection) else r for r in reflections]
+    lines = ["Your memory for this task:"]
+    for trial, text in enumerate(texts, start=1):
+        lines.append(f"Trial {trial}: {_indent_rest(_shorten(text.strip(), max_text_chars))}")
+    return "\n".join(lines)
 
 
 def _split_actions(

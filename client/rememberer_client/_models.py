@@ -9,7 +9,7 @@ silently and change what the memory learns.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,9 +20,16 @@ __all__ = [
     "Memory",
     "Page",
     "Record",
+    "RecordItem",
+    "Reflection",
+    "ReflectionDetail",
+    "ReflectionUse",
+    "Retrieval",
     "Transition",
     "UpdateResult",
     "UpdatedValue",
+    "UpsertResult",
+    "UpsertedRecord",
 ]
 
 T = TypeVar("T")
@@ -52,6 +59,8 @@ class Memory(_AnswerModel):
     action_capacity: int | None = None
     embedder: str = "all-MiniLM-L6-v2"
     dimension: int = 384
+    double_q: bool = False
+    observation_similarity: str = "embedding"
     records: int | None = None
     actions: int | None = None
     episodes_open: int | None = None
@@ -85,6 +94,8 @@ class Record(_AnswerModel):
     total_reward: float
     action_history: list[str]
     actions: list[ActionValue]
+    # The client's own JSON kept with the record (imports keep a pool's extra key parts here).
+    extra: Any = None
 
 
 class Exemplar(Record):
@@ -110,14 +121,19 @@ class Transition(BaseModel):
 
 
 class UpdatedValue(_AnswerModel):
-    """An action value that an ``update`` call changed."""
+    """An action value that an ``update`` call changed.
 
-    record_id: int
+    ``dropped`` means the change did not stick: the memory's item capacity did not admit
+    the new state (then ``record_id`` is ``None``), or its action capacity pruned the action.
+    """
+
+    record_id: int | None
     task: str
     observation: str
     action: str
     q: float
     visits: int
+    dropped: bool = False
 
 
 class EpisodeState(_AnswerModel):
@@ -141,3 +157,80 @@ class _EmbeddingsStored(_AnswerModel):
 
 class _RetrieveResponse(_AnswerModel):
     exemplars: list[Exemplar]
+
+
+class Reflection(_AnswerModel):
+    """A reflection written on a finished episode (Retroformer).
+
+    ``return_before`` is the return of the episode reflected on; ``return_after`` and
+    ``rating`` (= return_after − return_before) are means over the later episodes that
+    put it in their prompt and have ended, ``None`` until one has.
+    """
+
+    reflection_id: int
+    task: str
+    episode_id: str
+    text: str
+    prompt: str | None = None
+    return_before: float
+    return_after: float | None = None
+    rating: float | None = None
+    uses: int = 0
+    rated_uses: int = 0
+    created_at: datetime
+
+
+class ReflectionUse(_AnswerModel):
+    """One later episode that used a reflection, and its rating once it ended."""
+
+    episode_id: str
+    return_after: float | None = None
+    rating: float | None = None
+    used_at: datetime
+    rated_at: datetime | None = None
+
+
+class ReflectionDetail(Reflection):
+    """A reflection with each of its uses, newest first."""
+
+    used_by: list[ReflectionUse]
+
+
+class Retrieval(_AnswerModel):
+    """Answer of ``retrieve_with_reflections``: exemplars and the task's newest reflections."""
+
+    exemplars: list[Exemplar]
+    reflections: list[Reflection] = Field(default_factory=list)
+
+
+class RecordItem(BaseModel):
+    """A record to create or replace with ``upsert_records``: a :class:`Record` without
+    ``record_id``, its values stored as given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str
+    observation: str
+    visits: int = 1
+    last_reward: float = 0.0
+    total_reward: float = 0.0
+    action_history: list[str] = Field(default_factory=list)
+    actions: list[ActionValue] = Field(default_factory=list)
+    extra: Any = None
+
+
+class UpsertedRecord(_AnswerModel):
+    """What ``upsert_records`` did with one item; ``record_id`` is ``None`` if dropped."""
+
+    record_id: int | None
+    status: Literal["created", "replaced", "dropped"]
+    actions_dropped: list[str] = Field(default_factory=list)
+
+
+class UpsertResult(_AnswerModel):
+    """Answer of ``upsert_records``: one entry per item, in order, and the totals."""
+
+    items: list[UpsertedRecord]
+    created: int
+    replaced: int
+    dropped: int

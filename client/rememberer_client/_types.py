@@ -9,8 +9,10 @@ import httpx
 __all__ = [
     "NOT_GIVEN",
     "ActionHistoryMode",
+    "ExportFormat",
     "MemorySettings",
     "NotGiven",
+    "ObservationSimilarity",
     "TimeoutTypes",
     "UpdateMode",
 ]
@@ -49,6 +51,9 @@ TimeoutTypes: TypeAlias = float | httpx.Timeout
 
 UpdateMode: TypeAlias = Literal["mean", "const"]
 ActionHistoryMode: TypeAlias = Literal["shortest", "longest", "newest", "oldest"]
+ExportFormat: TypeAlias = Literal["jsonl", "pairs"]
+"""``jsonl``: one row per rated use of a reflection; ``pairs``: chosen/rejected pairs."""
+ObservationSimilarity: TypeAlias = Literal["embedding", "lcs"]
 
 
 class MemorySettings(TypedDict, total=False):
@@ -68,3 +73,5 @@ class MemorySettings(TypedDict, total=False):
     action_capacity: int | None
     embedder: str
     dimension: int
+    double_q: bool
+    observation_similarity: ObservationSimilarity

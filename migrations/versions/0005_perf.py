@@ -8,7 +8,7 @@ The SQL is spelled out here rather than taken from rememberer.memories so that t
 revision keeps meaning what it meant.
 
 Revision ID: 0005_perf
-Revises: 0001
+Revises: 0002_compat
 Create Date: 2026-11-21
 """
 
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005_perf"
-down_revision: str | None = "0001"
+down_revision: str | None = "0002_compat"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

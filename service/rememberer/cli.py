@@ -1,12 +1,14 @@
-"""`rememberer serve` and `rememberer migrate`."""
+"""`rememberer serve`, `rememberer migrate`, and `import`/`export` (rememberer.transfer)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 from rememberer.config import Settings
 
@@ -26,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.choices["serve"]
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8000)")
+    from rememberer import transfer
+
+    transfer.add_commands(commands)
     return parser
 
 
@@ -41,6 +46,10 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("import", "export"):
+        from rememberer import transfer
+
+        return transfer.run(args)
     settings = _settings(args)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
@@ -65,6 +74,11 @@ def _serve(settings: Settings, url: str) -> None:
 
     from rememberer.app import create_app
 
+    # uvicorn handles SIGTERM/SIGINT itself, then re-raises the signal to the handler that
+    # was there before it; this one turns it into a normal exit so the embedded database
+    # is stopped on the way out.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_normally)
     logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
     uvicorn.run(
         create_app(settings, database_url=url),
@@ -73,6 +87,11 @@ def _serve(settings: Settings, url: str) -> None:
         log_level=settings.log_level,
         timeout_graceful_shutdown=10,
     )
+
+
+def _exit_normally(signum: int, _frame: FrameType | None) -> None:
+    logger.info("stopping on signal %d", signum)
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,42 @@ class MissingEmbedding(Unprocessable):
 class Unavailable(RemembererError):
     status_code = 503
     code = "unavailable"
+
+
+class EpisodeNotFound(NotFound):
+    code = "episode_not_found"
+
+    def __init__(self, episode_id: str) -> None:
+        super().__init__(
+            f"episode {episode_id!r} does not exist in this memory; send its transitions "
+            "to /v1/memories/{memory}/update first"
+        )
+
+
+class EpisodeNotFinished(Conflict):
+    code = "episode_not_finished"
+
+    def __init__(self, episode_id: str) -> None:
+        super().__init__(
+            f"episode {episode_id!r} has not ended: reflect on it after its transition "
+            "with done=true"
+        )
+
+
+class TaskMismatch(Conflict):
+    code = "task_mismatch"
+
+
+class ReflectionNotFound(NotFound):
+    code = "reflection_not_found"
+
+    def __init__(self, reflection_id: int) -> None:
+        super().__init__(f"reflection {reflection_id} does not exist in this memory")
+
+
+class UnknownReflection(Unprocessable):
+    code = "unknown_reflection"
+
+
+class ReflectionSelfUse(Unprocessable):
+    code = "reflection_self_use"

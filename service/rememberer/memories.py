@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, Literal
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,12 +55,12 @@ class MemoryInfo:
     action_capacity: int | None
     embedder: str
     dimension: int
+    double_q: bool = False
+    observation_similarity: str = "embedding"
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:
-        settings = _settings_of(row)
-        del settings["created_at"]
-        return cls(id=row.id, **settings)
+        return cls(**{field.name: getattr(row, field.name) for field in fields(cls)})
 
     @property
     def index_name(self) -> str:
@@ -89,20 +89,8 @@ def hnsw_index_ddl(memory: MemoryInfo, shape: IndexShape | None = None) -> str:
 
 
 def _settings_of(row: MemoryRow) -> dict[str, Any]:
-    return dict(
-        name=row.name,
-        gamma=row.gamma,
-        n_step=row.n_step,
-        update_mode=row.update_mode,
-        learning_rate=row.learning_rate,
-        lambda_=row.lambda_,
-        action_history_mode=row.action_history_mode,
-        item_capacity=row.item_capacity,
-        action_capacity=row.action_capacity,
-        embedder=row.embedder,
-        dimension=row.dimension,
-        created_at=row.created_at,
-    )
+    # The wire model's fields are all columns of the row, under the same names.
+    return {name: getattr(row, name) for name in schemas.Memory.model_fields}
 
 
 def _memory_out(row: MemoryRow) -> schemas.Memory:
@@ -141,10 +129,14 @@ async def find_memory_row(session: AsyncSession, name: str) -> MemoryRow:
 
 
 # Every request looks its memory up: a Core statement costs a fraction of an ORM load.
+# `lambda` is the column, `lambda_` the field (a Python keyword otherwise).
 _MEMORY_INFO = text(
-    "SELECT id, name, gamma, n_step, update_mode, learning_rate, lambda AS lambda_, "
-    "action_history_mode, item_capacity, action_capacity, embedder, dimension "
-    "FROM memories WHERE name = :name"
+    "SELECT "
+    + ", ".join(
+        '"lambda" AS lambda_' if field.name == "lambda_" else field.name
+        for field in fields(MemoryInfo)
+    )
+    + " FROM memories WHERE name = :name"
 )
 
 
@@ -188,6 +180,19 @@ async def delete_memory(session: AsyncSession, name: str) -> None:
     await session.execute(delete(MemoryRow).where(MemoryRow.id == info.id))
     await session.execute(text(f"DROP INDEX IF EXISTS {info.index_name}"))
     await session.commit()
+
+
+async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: int) -> int:
+    """The memory's record count, counted no further than `cap` (cheap on any size)."""
+    inner = (
+        select(text("1"))
+        .select_from(text("records"))
+        .where(text("memory_id = :m"))
+        .limit(cap + 1)
+        .subquery()
+    )
+    result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
+    return int(result or 0)
 
 
 BAD_CURSOR = "cursor is not one this service issued; pass next_cursor as is"

@@ -22,7 +22,9 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
+    false,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -56,6 +58,10 @@ class MemoryRow(Base):
     embedder: Mapped[str] = mapped_column(Text, nullable=False)
     dimension: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now()
+    double_q: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
+    observation_similarity: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default="embedding"
+    )
 
 
 class RecordRow(Base):
@@ -77,11 +83,16 @@ class RecordRow(Base):
     action_history: Mapped[list[str]] = mapped_column(JSONB, nullable=False)
     extra: Mapped[Any | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = _now()
+    # Item capacity only: similarity to the nearest other record, and that record's id.
+    redundancy: Mapped[float | None] = mapped_column(Float)
+    nearest_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("records_memory_key", "memory_id", "key", unique=True),
         Index("records_memory_id", "memory_id", "id"),
         Index("records_task", "task", postgresql_using="hash"),
+        Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
+        Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
     )
 
 
@@ -98,6 +109,9 @@ class ActionValueRow(Base):
     reward: Mapped[float] = mapped_column(Float, nullable=False)
     visits: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = _now()
+    # Double Q-learning's two estimates (null otherwise); `q` is their mean.
+    q_a: Mapped[float | None] = mapped_column(Float)
+    q_b: Mapped[float | None] = mapped_column(Float)
 
 
 class EpisodeRow(Base):
@@ -164,3 +178,67 @@ class EmbeddingCacheRow(Base):
     text_sha256: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
     embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
     created_at: Mapped[datetime] = _now()
+
+
+class ReflectionRow(Base):
+    """A Retroformer reflection written on a finished episode; `return_before` is that
+    episode's return. Long texts are keyed by their sha256."""
+
+    __tablename__ = "reflections"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    memory_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    episode_id: Mapped[str] = mapped_column(Text, nullable=False)
+    task: Mapped[str] = mapped_column(Text, nullable=False)
+    task_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    text_key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    prompt: Mapped[str | None] = mapped_column(Text)
+    prompt_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    return_before: Mapped[float] = mapped_column(Float, nullable=False)
+    created_at: Mapped[datetime] = _now()
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["memory_id", "episode_id"],
+            ["episodes.memory_id", "episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+        Index("reflections_memory_id", "memory_id", "id"),
+        Index("reflections_task", "memory_id", "task_key", "id"),
+        Index("reflections_prompt", "memory_id", "prompt_key"),
+        Index(
+            "reflections_identity",
+            "memory_id",
+            "episode_id",
+            "text_key",
+            "prompt_key",
+            unique=True,
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
+class ReflectionUseRow(Base):
+    """A reflection put in the prompt of a later episode; rated when that episode ends."""
+
+    __tablename__ = "reflection_uses"
+
+    memory_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    episode_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    reflection_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reflections.id", ondelete="CASCADE"), primary_key=True
+    )
+    return_after: Mapped[float | None] = mapped_column(Float)
+    rating: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = _now()
+    rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["memory_id", "episode_id"],
+            ["episodes.memory_id", "episodes.episode_id"],
+            ondelete="CASCADE",
+        ),
+        Index("reflection_uses_reflection", "reflection_id"),
+    )

@@ -14,7 +14,7 @@ from rememberer.errors import RecordNotFound, Unprocessable
 from rememberer.memories import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
 
 RECORD_COLUMNS = (
-    "id, task, observation, visits, last_reward, total_reward, action_history, created_at"
+    "id, task, observation, visits, last_reward, total_reward, action_history, created_at, extra"
 )
 
 _ACTIONS = text(
@@ -51,6 +51,7 @@ def record_fields(row: Any) -> dict[str, Any]:
         last_reward=row.last_reward,
         total_reward=row.total_reward,
         action_history=row.action_history,
+        extra=row.extra,
     )
 
 

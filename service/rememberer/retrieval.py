@@ -8,7 +8,7 @@ larger ones use the memory's own HNSW index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.embeddings import Vector
+from rememberer.lcs import ElementSimilarity
 from rememberer.memories import MemoryInfo
 from rememberer.records import RECORD_COLUMNS, record_fields
 
@@ -28,6 +29,10 @@ EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
+# With observation_similarity "lcs", the vector index proposes this many candidates per
+# result, which the LCS measure then re-ranks exactly.
+LCS_CANDIDATES_PER_RESULT = 5
+LCS = "lcs"
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,13 @@ async def rank(
     k: int,
     lambda_: float,
     params: SearchParams,
+    observation_text: str | None = None,
 ) -> list[Ranked]:
-    candidates = k + TIE_MARGIN
+    """The k best records; `observation_text` is needed by "lcs" memories."""
+    by_elements = memory.observation_similarity == LCS
+    if by_elements and observation_text is None:
+        raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
+    candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN if by_elements else k + TIE_MARGIN
     prepared = await session.execute(
         _PREPARE_SEARCH,
         {
@@ -90,14 +100,15 @@ async def rank(
     # The exact scan's expression differs from the index's, so no index can serve it.
     order_by = "embedding <#> :q" if exact else memory.index_order(":q")
     d = memory.dimension
+    columns = "id, embedding, observation" if by_elements else "id, embedding"
     # memory_id is a literal so that the planner can match the memory's partial index.
     sql = text(
         f"""
         WITH candidates AS (
-          SELECT id, embedding FROM records WHERE memory_id = {int(memory.id)}
+          SELECT {columns} FROM records WHERE memory_id = {int(memory.id)}
           ORDER BY {order_by} LIMIT :n
         )
-        SELECT c.id,
+        SELECT c.id, {"c.observation" if by_elements else "NULL"} AS observation,
                -(c.embedding <#> :q) AS score,
                -(subvector(c.embedding, 1, {d}) <#> :t) AS task_score,
                -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
@@ -115,13 +126,31 @@ async def rank(
             "n": candidates,
         },
     )
+    ranked_rows = rows.all()
     await session.execute(_RESTORE_SORT)
     ranked = [
         Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
-        for row in rows
+        for row in ranked_rows
     ]
+    if by_elements:
+        assert observation_text is not None
+        observations = {row.id: row.observation for row in ranked_rows}
+        ranked = rescored_by_elements(ranked, observations, observation_text, lambda_)
     ranked.sort(key=lambda r: (-round(r.score, SCORE_DECIMALS), -r.total_visits, r.record_id))
     return ranked[:k]
+
+
+def rescored_by_elements(
+    ranked: list[Ranked], observations: dict[int, str], query: str, lambda_: float
+) -> list[Ranked]:
+    """λ·cos(task) + (1−λ)·LCS similarity of the observations' element sequences."""
+    similarity = ElementSimilarity(query)
+    rescored = []
+    for candidate in ranked:
+        observation_score = similarity(observations[candidate.record_id])
+        score = lambda_ * candidate.task_score + (1.0 - lambda_) * observation_score
+        rescored.append(replace(candidate, score=score, observation_score=observation_score))
+    return rescored
 
 
 # The records and their action values in one round trip; actions in load_actions' order.

@@ -14,7 +14,8 @@ r_{t+1}, arriving at o_{t+1}; r_0 = 0. With horizon n:
    statement.
 
 Every Q/visit change is a single SQL statement, so concurrent agents never lose an update;
-the episode row is locked for the call, so one episode's steps apply in order.
+the episode row is locked for the call, so one episode's steps apply in order. Memory
+options beyond the contract's core: rememberer.double_q and rememberer.capacity.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import schemas
+from rememberer import capacity, double_q, reflections, schemas
+from rememberer.double_q import BestValues, Targets
 from rememberer.embeddings import Vector
 from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
 from rememberer.memories import MemoryInfo
@@ -130,10 +132,10 @@ _HISTORY_KEPT = {
     "THEN EXCLUDED.action_history ELSE records.action_history END",
 }
 _OWN_RECORD_VALUE = text(
-    "SELECT r.id, (SELECT max(a.q) FROM action_values a WHERE a.record_id = r.id) AS best "
-    "FROM records r WHERE r.memory_id = :m AND r.key = :key"
+    f"SELECT r.id, v.* FROM records r, LATERAL (SELECT {double_q.BEST_VALUES} "
+    "FROM action_values a WHERE a.record_id = r.id) v WHERE r.memory_id = :m AND r.key = :key"
 )
-_RECORD_VALUE = text("SELECT max(q) FROM action_values WHERE record_id = :id")
+_RECORD_VALUE = text(f"SELECT {double_q.BEST_VALUES} FROM action_values a WHERE a.record_id = :id")
 _ENSURE_ACTION = text(
     "INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits) "
     "VALUES (:record_id, :action_key, :action, :note, 0, 0, 0) ON CONFLICT DO NOTHING"
@@ -156,13 +158,15 @@ def _touch_record_sql(memory: MemoryInfo) -> Any:
           total_reward = records.total_reward
             + (EXCLUDED.total_reward - records.total_reward) * {rate},
           action_history = {_HISTORY_KEPT[memory.action_history_mode]}
-        RETURNING id
+        RETURNING id, (xmax = 0) AS created
         """
     )
 
 
 def _learn_action_sql(memory: MemoryInfo) -> Any:
     """visits + 1, reward towards r_{t+1}, q towards G: one statement, one row lock."""
+    if memory.double_q:
+        return double_q.learn_sql(memory)
     rate = moved_towards(memory.update_mode, memory.learning_rate).format(table="a")
     first = 1.0 if memory.update_mode == "mean" else memory.learning_rate
     return text(
@@ -248,6 +252,14 @@ class Updater:
                 "return": sum(episode.rewards),
             },
         )
+        await reflections.note_uses(
+            self.session,
+            self.memory.id,
+            episode.episode_id,
+            request.reflection_ids,
+            ended=episode.steps[-1].done,
+            episode_return=sum(episode.rewards),
+        )
         last = request.transitions[-1]
         return schemas.UpdateResponse(
             updated=answers,
@@ -315,6 +327,16 @@ class Updater:
     ) -> schemas.UpdatedValue:
         step = episode.steps[t]
         record_id = await self._touch_record(episode, t)
+        if record_id is None:
+            return schemas.UpdatedValue(
+                record_id=None,
+                task=episode.task,
+                observation=step.observation,
+                action=step.action,
+                q=0.0,
+                visits=0,
+                dropped=True,
+            )
         action = {
             "record_id": record_id,
             "action_key": sha256(step.action),
@@ -324,17 +346,18 @@ class Updater:
         await self.session.execute(_ENSURE_ACTION, action)
         gamma = self.memory.gamma
         if horizon is None:
-            target = episode.target_without_bootstrap(t, gamma)
+            targets = Targets.final(episode.target_without_bootstrap(t, gamma))
         else:
             rewards = episode.rewards[t + 1 : t + horizon + 1]
-            bootstrap = await self._best_value(episode.task, episode.observation(t + horizon))
-            target = discounted_sum(rewards, gamma) + gamma**horizon * bootstrap
+            best = await self._best_value(episode.task, episode.observation(t + horizon))
+            targets = Targets.bootstrapped(discounted_sum(rewards, gamma), gamma**horizon, best)
         learned = (
             await self.session.execute(
                 _learn_action_sql(self.memory),
-                {**action, "target": target, "reward": step.reward},
+                {**action, **targets.params(), "reward": step.reward},
             )
         ).one()
+        pruned = await capacity.prune_actions(self.session, self.memory, record_id)
         return schemas.UpdatedValue(
             record_id=record_id,
             task=episode.task,
@@ -342,18 +365,26 @@ class Updater:
             action=step.action,
             q=learned.q,
             visits=learned.visits,
+            dropped=step.action in pruned,
         )
 
-    async def _touch_record(self, episode: Episode, t: int) -> int:
+    async def _touch_record(self, episode: Episode, t: int) -> int | None:
+        """The state record's id, or None if item capacity does not admit the new state."""
         observation = episode.observation(t)
         await self._need_vectors([episode.task, observation])
-        embedding = np.concatenate([self._vectors[episode.task], self._vectors[observation]])
+        task_vector, observation_vector = self._vectors[episode.task], self._vectors[observation]
+        key = record_key(episode.task, observation)
+        state = capacity.State(key, task_vector, observation_vector, observation)
+        admission = await capacity.admit(self.session, self.memory, self.search, state)
+        if not admission.admitted:
+            return None
+        embedding = np.concatenate([task_vector, observation_vector])
         rewards = episode.rewards
-        record_id = await self.session.scalar(
+        touched = await self.session.execute(
             _touch_record_sql(self.memory),
             {
                 "m": self.memory.id,
-                "key": record_key(episode.task, observation),
+                "key": key,
                 "task": episode.task,
                 "observation": observation,
                 "embedding": embedding,
@@ -362,10 +393,12 @@ class Updater:
                 "history": json.dumps([s.action for s in episode.steps[:t]]),
             },
         )
-        assert record_id is not None
-        return int(record_id)
+        record = touched.one()
+        if record.created:
+            await capacity.settle(self.session, self.memory, record.id, admission)
+        return int(record.id)
 
-    async def _best_value(self, task: str, observation: str) -> float:
+    async def _best_value(self, task: str, observation: str) -> BestValues:
         """max_a Q of the observation's own record, else of the nearest record."""
         own = (
             await self.session.execute(
@@ -373,7 +406,7 @@ class Updater:
             )
         ).one_or_none()
         if own is not None:
-            return float(own.best or 0.0)
+            return BestValues.of(own)
         await self._need_vectors([task, observation])
         nearest = await rank(
             self.session,
@@ -383,11 +416,12 @@ class Updater:
             k=1,
             lambda_=self.memory.lambda_,
             params=self.search,
+            observation_text=observation,
         )
         if not nearest:
-            return 0.0
-        best = await self.session.scalar(_RECORD_VALUE, {"id": nearest[0].record_id})
-        return float(best or 0.0)
+            return BestValues()
+        best = await self.session.execute(_RECORD_VALUE, {"id": nearest[0].record_id})
+        return BestValues.of(best.one())
 
     async def _store_step(
         self,

@@ -11,6 +11,13 @@ import pytest
 import rememberer_client as rc
 from client_testkit import MEMORY_JSON, RECORD_JSON, FakeServer, collect, update_json
 
+REFLECTION_METHODS = {
+    "retrieve_with_reflections",
+    "create_reflection",
+    "get_reflection",
+    "list_reflections",
+    "export_reflections",
+}
 CLIENT_METHODS = {
     "create_memory",
     "get_memory",
@@ -28,6 +35,7 @@ CLIENT_METHODS = {
     "ready",
     "memory",
     "with_options",
+    *REFLECTION_METHODS,
 }
 HANDLE_METHODS = {
     "create",
@@ -41,8 +49,10 @@ HANDLE_METHODS = {
     "get_record",
     "delete_record",
     "episode",
+    *REFLECTION_METHODS,
 }
-NOT_COROUTINES = {"memory", "with_options", "episode", "iter_memories", "iter_records"}
+STREAMS = {"iter_memories", "iter_records", "export_reflections"}
+NOT_COROUTINES = {"memory", "with_options", "episode", *STREAMS}
 LIFECYCLE = {"close", "aclose"}
 
 
@@ -79,7 +89,7 @@ def test_same_methods_and_signatures(
         if name not in NOT_COROUTINES:
             assert inspect.iscoroutinefunction(async_method), name
     if sync_class is rc.MemoryClient:
-        for name in ("iter_memories", "iter_records"):
+        for name in STREAMS:
             assert inspect.isgeneratorfunction(getattr(sync_class, name))
             assert inspect.isasyncgenfunction(getattr(async_class, name))
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
-from rememberer import memories, records, retrieval, rlem, schemas
+from rememberer import bulk, memories, records, reflections, retrieval, rlem, schemas
 from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
@@ -77,10 +78,16 @@ async def retrieve(
         k=body.k,
         lambda_=lambda_,
         params=services.search,
+        observation_text=body.observation,
     )
     exemplars = await retrieval.exemplars(session, memory, ranked)
+    answer = schemas.RetrieveResponse(exemplars=exemplars)
+    if body.reflections:
+        answer.reflections = await reflections.newest_for_task(
+            session, memory, body.task, body.reflections
+        )
     await session.commit()
-    return schemas.RetrieveResponse(exemplars=exemplars)
+    return answer
 
 
 @router.post("/memories/{memory}/update", response_model=schemas.UpdateResponse, responses=ERRORS)
@@ -116,3 +123,86 @@ async def get_record(record_id: RecordId, memory: MemoryDep, session: SessionDep
 async def delete_record(record_id: RecordId, memory: MemoryDep, session: SessionDep) -> Response:
     await records.delete_record(session, memory, record_id)
     return Response(status_code=204)
+
+
+# --- Retroformer reflections -----------------------------------------------------------------
+
+TaskFilter = Annotated[schemas.Text | None, Query(description="only this task")]
+ReflectionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+ExportFormatQuery = Annotated[
+    reflections.ExportFormat,
+    Query(alias="format", description="jsonl: one row per rated use; pairs: chosen/rejected"),
+]
+
+
+@router.post(
+    "/memories/{memory}/reflections",
+    status_code=status.HTTP_201_CREATED,
+    response_model=schemas.Reflection,
+    responses={**ERRORS, 200: {"description": "the same reflection already existed"}},
+)
+async def create_reflection(
+    body: schemas.ReflectionCreate, memory: MemoryDep, session: SessionDep, response: Response
+) -> schemas.Reflection:
+    reflection, created = await reflections.create_reflection(session, memory, body)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return reflection
+
+
+@router.get(
+    "/memories/{memory}/reflections",
+    response_model=schemas.Page[schemas.Reflection],
+    responses=ERRORS,
+)
+async def list_reflections(
+    memory: MemoryDep,
+    session: SessionDep,
+    task: TaskFilter = None,
+    limit: Limit = 100,
+    cursor: Cursor = None,
+) -> schemas.Page[schemas.Reflection]:
+    return await reflections.list_reflections(session, memory, task, limit, cursor)
+
+
+@router.get(
+    "/memories/{memory}/reflections/export",
+    response_class=StreamingResponse,
+    responses={**ERRORS, 200: {"content": {"application/x-ndjson": {}}}},
+)
+async def export_reflections(
+    memory: MemoryDep,
+    session: SessionDep,
+    request: Request,
+    export_format: ExportFormatQuery = "jsonl",
+    task: TaskFilter = None,
+) -> StreamingResponse:
+    # The memory is looked up first, so that an unknown one is a 404 rather than a cut stream;
+    # the stream then reads through a session of its own, and this one lets its connection go.
+    await session.close()
+    lines = reflections.export_lines(request.app.state.sessionmaker, memory, export_format, task)
+    filename = f"{memory.name}-reflections-{export_format}.jsonl"
+    return StreamingResponse(
+        lines,
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/memories/{memory}/reflections/{reflection_id}",
+    response_model=schemas.ReflectionDetail,
+    responses=ERRORS,
+)
+async def get_reflection(
+    reflection_id: ReflectionId, memory: MemoryDep, session: SessionDep
+) -> schemas.ReflectionDetail:
+    return await reflections.get_reflection(session, memory, reflection_id)
+
+
+@router.post("/memories/{memory}/records", response_model=schemas.RecordsUpserted, responses=ERRORS)
+async def upsert_records(
+    body: schemas.RecordsUpsert, memory: MemoryDep, session: SessionDep, services: ServicesDep
+) -> schemas.RecordsUpserted:
+    """Creates or replaces records with their action values, in one transaction (imports)."""
+    return await bulk.upsert_records(session, memory, services.vectors, services.search, body)
