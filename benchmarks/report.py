@@ -10,6 +10,7 @@ from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
 from benchmarks.machine import Machine
 from benchmarks.memory_bench import LAMBDAS, K, Plan, SizeResult
 from benchmarks.onnx_check import BackendRow
+from benchmarks.pool_bench import CLIENTS, PoolRow
 from benchmarks.tune import TuneRow
 
 # The paper's implementation, measured with its WebShop matcher on this kind of machine
@@ -30,6 +31,7 @@ class Report:
     peak_rss: int
     tuning: list[TuneRow]
     backends: list[BackendRow]
+    pools: list[PoolRow]
     seconds: float
 
 
@@ -186,6 +188,7 @@ def render(report: Report) -> str:
     lines += _scans(report)
     lines += _updates(report)
     lines += _embeddings(report)
+    lines += _pools(report)
     lines += _backends(report)
     lines += _tuning(report)
     return "\n".join(lines)
@@ -425,4 +428,26 @@ def _backends(report: Report) -> list[str]:
         "(`benchmarks/onnx_check.py`). The bar is ≥ 2× faster with ≥ 0.99 cosine agreement.",
         "",
         *_table(header, rows),
+    ]
+
+
+def _pools(report: Report) -> list[str]:
+    title = f"## Connection pool ({CLIENTS} clients, `/retrieve` at {_size(report.sizes[-1].size)})"
+    if not report.pools:
+        return [title, "", "Not measured in this run (it starts service processes of its own).", ""]
+    rows = [
+        [
+            str(p.pool_size),
+            f"{p.load.percentile(50):.1f}",
+            f"{p.load.percentile(99):.1f}",
+            f"{p.load.throughput:.0f}",
+        ]
+        for p in report.pools
+    ]
+    return [
+        title,
+        "",
+        "Each pool size in its own service process (no overflow); the default is 10 + 5.",
+        "",
+        *_table(["pool size", "p50 ms", "p99 ms", "req/s"], rows),
     ]

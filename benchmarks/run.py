@@ -12,7 +12,8 @@ import argparse
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
 from benchmarks.machine import describe
 from benchmarks.memory_bench import Plan, measure_size
+from benchmarks.pool_bench import ServiceStarter, pool_sweep
 from benchmarks.report import Report, render
 from benchmarks.seed import connect, memory_info
 from benchmarks.service import Service, database
@@ -71,9 +73,16 @@ def _parser() -> argparse.ArgumentParser:
 Resident = Callable[[], tuple[int, int]]
 
 
-def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -> Report:
+def measure(
+    api: httpx.Client,
+    url: str,
+    options: Options,
+    resident: Resident,
+    start_service: ServiceStarter | None = None,
+) -> Report:
     """Every measurement, against the service at `api` on the database at `url`;
-    `resident` reads the service's (current, peak) resident memory."""
+    `resident` reads the service's (current, peak) resident memory; `start_service`, if
+    given, starts more service processes for the pool sizes."""
     with connect(url) as connection:
         machine = describe(connection)
     started = time.perf_counter()
@@ -88,6 +97,10 @@ def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -
     logger.info("server-embedded retrieval")
     server = server_embedded_retrieval(api, largest.memory, options.server_embedded)
     rss, peak_rss = resident()
+    pools = []
+    if start_service is not None:
+        logger.info("connection pool sizes")
+        pools = pool_sweep(start_service, largest)
     logger.info("HNSW shapes and ef_search")
     with connect(url) as connection:
         tuning = tune(
@@ -113,6 +126,7 @@ def measure(api: httpx.Client, url: str, options: Options, resident: Resident) -
         peak_rss=peak_rss,
         tuning=tuning,
         backends=backends,
+        pools=pools,
         seconds=time.perf_counter() - started,
     )
 
@@ -126,7 +140,13 @@ def run(options: Options, data_dir: Path | None) -> Report:
             Service(url, {}, folder / "service.log") as service,
             httpx.Client(base_url=service.url, timeout=600) as api,
         ):
-            return measure(api, url, options, service.resident_bytes)
+
+            @contextmanager
+            def start_service(settings: Mapping[str, str]) -> Iterator[str]:
+                with Service(url, settings, folder / "service-pool.log") as other:
+                    yield other.url
+
+            return measure(api, url, options, service.resident_bytes, start_service)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -4,6 +4,7 @@ run is `make bench`, never part of the test suite)."""
 from __future__ import annotations
 
 import os
+from contextlib import nullcontext
 
 import httpx
 from rememberer.memories import IndexShape
@@ -44,7 +45,10 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         ef_searches=(40,),
         name_prefix=f"smoke-{server.port}",
     )
-    report = measure(api, database_url, options, own_resident_bytes)
+    # The pool sizes are only exercised here: every "service" is this session's server.
+    report = measure(
+        api, database_url, options, own_resident_bytes, lambda _: nullcontext(server.url)
+    )
     [size] = report.sizes
     # 200 records are below the exact-scan threshold: the service must rank exactly.
     assert size.recall == {0.1: 1.0, 0.5: 1.0, 0.9: 1.0}
@@ -59,3 +63,5 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         assert target.name in document
     assert "## HNSW shapes" in document
     assert "## Embedder backends" in document
+    assert [p.pool_size for p in report.pools] == [2, 4, 10]
+    assert all(p.load.requests == 12 for p in report.pools)
