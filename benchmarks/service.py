@@ -54,6 +54,9 @@ class Service:
     def __init__(self, database_url: str, settings: Mapping[str, str], log: Path) -> None:
         self.port = free_port()
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "REMEMBERER_LOG_LEVEL": "warning"}
+        # The service runs from the project's environment alone (packages added to the
+        # benchmark's own path, such as ONNX Runtime, must not change what it loads).
+        env.pop("PYTHONPATH", None)
         env.update({f"REMEMBERER_{k.upper()}": v for k, v in settings.items()})
         command = [sys.executable, "-m", "rememberer.cli", "serve"]
         command += ["--database-url", database_url, "--port", str(self.port)]
