@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -102,7 +102,7 @@ class HttpAgents:
         answer: dict[str, Any] = response.json()
         return answer
 
-    def __enter__(self) -> HttpAgents:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_: object) -> None:

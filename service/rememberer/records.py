@@ -41,8 +41,9 @@ async def load_actions(
     return by_record
 
 
-def record_out(row: Any, actions: list[schemas.ActionValue]) -> schemas.Record:
-    return schemas.Record(
+def record_fields(row: Any) -> dict[str, Any]:
+    """A record row's fields as the API names them, its actions aside."""
+    return dict(
         record_id=row.id,
         task=row.task,
         observation=row.observation,
@@ -50,9 +51,12 @@ def record_out(row: Any, actions: list[schemas.ActionValue]) -> schemas.Record:
         last_reward=row.last_reward,
         total_reward=row.total_reward,
         action_history=row.action_history,
-        actions=actions,
         extra=row.extra,
     )
+
+
+def record_out(row: Any, actions: list[schemas.ActionValue]) -> schemas.Record:
+    return schemas.Record(**record_fields(row), actions=actions)
 
 
 async def get_record(session: AsyncSession, memory: MemoryInfo, record_id: int) -> schemas.Record:

@@ -17,12 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.embeddings import Vector
 from rememberer.lcs import ElementSimilarity
-from rememberer.memories import MemoryInfo, count_records_up_to
-from rememberer.records import RECORD_COLUMNS, load_actions, record_out
+from rememberer.memories import MemoryInfo
+from rememberer.records import RECORD_COLUMNS, record_fields
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
 TIE_MARGIN = 10
+# ef_search grows with the candidates asked for: the configured value is the one measured
+# for k = 5 (15 candidates, docs/BENCHMARKS.md); pgvector allows at most 1000.
+EF_PER_CANDIDATE = 4
+MAX_EF_SEARCH = 1000
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -46,8 +50,27 @@ class Ranked:
     total_visits: int
 
 
+def ef_search_for(candidates: int, configured: int) -> int:
+    return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
+
+
 def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
     return np.concatenate([lambda_ * task, (1.0 - lambda_) * observation]).astype(np.float32)
+
+
+# One round trip: the planner settings for this transaction, and the memory's size
+# counted no further than the exact-scan threshold. Forbidding sorts leaves the HNSW index
+# as the only plan even with stale statistics (which otherwise may prefer the memory_id
+# B-tree plus a sort of every record); the exact scan has no other plan than a sort anyway.
+_PREPARE_SEARCH = text(
+    """
+    SELECT set_config('hnsw.ef_search', :ef_search, true),
+           set_config('enable_sort', 'off', true),
+           (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :cap) s)
+             AS records
+    """
+)
+_RESTORE_SORT = text("SELECT set_config('enable_sort', 'on', true)")
 
 
 async def rank(
@@ -65,19 +88,17 @@ async def rank(
     if by_elements and observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN if by_elements else k + TIE_MARGIN
-    exact = await count_records_up_to(session, memory, params.exact_max_records) <= (
-        params.exact_max_records
+    prepared = await session.execute(
+        _PREPARE_SEARCH,
+        {
+            "ef_search": str(ef_search_for(candidates, params.ef_search)),
+            "m": memory.id,
+            "cap": params.exact_max_records + 1,
+        },
     )
-    if exact:
-        # No cast: the expression differs from the index's, so the planner scans exactly.
-        order_by = "embedding <#> :q"
-    else:
-        order_by = f"{memory.index_expression} <#> :q"
-        ef_search = max(params.ef_search, candidates)
-        await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef_search)}"))
-        # With stale statistics the planner may prefer the memory_id B-tree plus a sort of
-        # every record; forbidding the sort leaves the HNSW index as the only plan.
-        await session.execute(text("SET LOCAL enable_sort = off"))
+    exact = prepared.one().records <= params.exact_max_records
+    # The exact scan's expression differs from the index's, so no index can serve it.
+    order_by = "embedding <#> :q" if exact else memory.index_order(":q")
     d = memory.dimension
     columns = "id, embedding, observation" if by_elements else "id, embedding"
     # memory_id is a literal so that the planner can match the memory's partial index.
@@ -106,8 +127,7 @@ async def rank(
         },
     )
     ranked_rows = rows.all()
-    if not exact:
-        await session.execute(text("SET LOCAL enable_sort = on"))
+    await session.execute(_RESTORE_SORT)
     ranked = [
         Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
         for row in ranked_rows
@@ -133,24 +153,37 @@ def rescored_by_elements(
     return rescored
 
 
+# The records and their action values in one round trip; actions in load_actions' order.
+_EXEMPLAR_ROWS = text(
+    f"""
+    SELECT {RECORD_COLUMNS},
+           COALESCE((
+             SELECT jsonb_agg(
+                      jsonb_build_object('action', a.action, 'note', a.note, 'q', a.q,
+                                         'reward', a.reward, 'visits', a.visits)
+                      ORDER BY a.q DESC, a.visits DESC, a.created_at, a.action)
+             FROM action_values a WHERE a.record_id = r.id
+           ), '[]'::jsonb) AS actions
+    FROM records r WHERE r.id = ANY(:ids)
+    """
+)
+
+
 async def exemplars(
     session: AsyncSession, memory: MemoryInfo, ranked: list[Ranked]
 ) -> list[schemas.Exemplar]:
-    ids = [r.record_id for r in ranked]
-    if not ids:
+    if not ranked:
         return []
-    rows = await session.execute(
-        text(f"SELECT {RECORD_COLUMNS} FROM records WHERE id = ANY(:ids)"), {"ids": ids}
-    )
+    rows = await session.execute(_EXEMPLAR_ROWS, {"ids": [r.record_id for r in ranked]})
     by_id = {row.id: row for row in rows}
-    actions = await load_actions(session, ids)
     return [
         schemas.Exemplar(
-            **record_out(by_id[r.record_id], actions[r.record_id]).model_dump(),
+            **record_fields(row),
+            actions=[schemas.ActionValue(**action) for action in row.actions],
             score=r.score,
             task_score=r.task_score,
             observation_score=r.observation_score,
         )
         for r in ranked
-        if r.record_id in by_id
+        if (row := by_id.get(r.record_id)) is not None
     ]

@@ -1,0 +1,70 @@
+"""What the numbers were measured on."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from benchmarks.seed import Connection
+
+
+@dataclass(frozen=True)
+class Machine:
+    cpu: str
+    cores: int
+    memory_gib: float
+    load_average: tuple[float, float, float]
+    kernel: str
+    python: str
+    torch: str
+    sentence_transformers: str
+    postgresql: str
+    pgvector: str
+
+    def rows(self) -> list[tuple[str, str]]:
+        load = ", ".join(f"{x:.2f}" for x in self.load_average)
+        return [
+            ("CPU", f"{self.cpu}, {self.cores} cores"),
+            ("memory", f"{self.memory_gib:.1f} GiB"),
+            ("load average at start (1, 5, 15 min)", load),
+            ("kernel", self.kernel),
+            ("Python", self.python),
+            ("torch / sentence-transformers", f"{self.torch} / {self.sentence_transformers}"),
+            ("PostgreSQL / pgvector", f"{self.postgresql} / {self.pgvector}"),
+        ]
+
+
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _memory_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024**2
+    return 0.0
+
+
+def describe(connection: Connection) -> Machine:
+    server = connection.execute("SHOW server_version").fetchone()
+    vector = connection.execute(
+        "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
+    ).fetchone()
+    return Machine(
+        cpu=_cpu_model(),
+        cores=os.cpu_count() or 0,
+        memory_gib=_memory_gib(),
+        load_average=os.getloadavg(),
+        kernel=platform.release(),
+        python=platform.python_version(),
+        torch=version("torch"),
+        sentence_transformers=version("sentence-transformers"),
+        postgresql=str(server[0]) if server else "?",
+        pgvector=str(vector[0]) if vector else "?",
+    )

@@ -1,0 +1,133 @@
+"""Bulk seeding of a memory by binary COPY, straight into the service's tables.
+
+Seeding 100k records through `/update` would measure the update path, not retrieval, and
+take far longer than the retrieval runs themselves. The rows written here are the ones the
+service writes (same key, same [task; observation] embedding), so the service reads and
+updates them as its own. The memory's HNSW index is dropped before the load and built
+after it, which is how a bulk load into pgvector is meant to be done; the build is timed.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+from pgvector.psycopg import register_vector
+from psycopg.rows import TupleRow
+from psycopg.types.json import Jsonb
+from rememberer.memories import MemoryInfo, hnsw_index_ddl
+from rememberer.rlem import record_key
+
+from benchmarks.data import Dataset
+
+ACTIONS_PER_RECORD = 2
+Connection = psycopg.Connection[TupleRow]
+
+_COPY_RECORDS = (
+    "COPY records (memory_id, key, task, observation, embedding, visits, last_reward, "
+    "total_reward, action_history) FROM STDIN WITH (FORMAT BINARY)"
+)
+_RECORD_TYPES = ["int8", "bytea", "text", "text", "vector", "int4", "float8", "float8", "jsonb"]
+# Two actions per record with made-up values, so exemplars carry actions as real ones do.
+_SEED_ACTIONS = """
+    INSERT INTO action_values (record_id, action_key, action, q, reward, visits)
+    SELECT r.id, sha256(convert_to('seeded action ' || g, 'UTF8')), 'seeded action ' || g,
+           ((r.id * 7 + g * 13) %% 100) / 100.0, 0, 1 + (r.id + g) %% 3
+    FROM records r, generate_series(1, %(per_record)s) g
+    WHERE r.memory_id = %(memory)s
+"""
+
+
+@dataclass(frozen=True)
+class SeedTimes:
+    copy_seconds: float
+    index_seconds: float
+    index_bytes: int
+    table_bytes: int
+
+
+def plain_url(url: str) -> str:
+    """A SQLAlchemy URL as libpq understands it."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def connect(url: str) -> Connection:
+    connection = psycopg.connect(plain_url(url), autocommit=True)
+    register_vector(connection)
+    return connection
+
+
+def memory_info(connection: Connection, name: str) -> MemoryInfo:
+    row = connection.execute(
+        "SELECT id, gamma, n_step, update_mode, learning_rate, lambda, action_history_mode, "
+        "item_capacity, action_capacity, embedder, dimension FROM memories WHERE name = %s",
+        (name,),
+    ).fetchone()
+    if row is None:
+        raise LookupError(f"memory {name!r} does not exist")
+    return MemoryInfo(row[0], name, *row[1:])
+
+
+def seed(url: str, name: str, data: Dataset) -> tuple[SeedTimes, list[int]]:
+    """Load `data` into the (empty) memory `name`; returns timings and the record ids in
+    dataset order."""
+    with connect(url) as connection:
+        memory = memory_info(connection, name)
+        connection.execute(f"DROP INDEX IF EXISTS {memory.index_name}")
+        started = time.perf_counter()
+        _copy_records(connection, memory, data)
+        connection.execute(_SEED_ACTIONS, {"per_record": ACTIONS_PER_RECORD, "memory": memory.id})
+        connection.execute("ANALYZE records")
+        connection.execute("ANALYZE action_values")
+        copied = time.perf_counter()
+        build_index(connection, memory)
+        built = time.perf_counter()
+        ids = _record_ids(connection, memory, data)
+        sizes = connection.execute(
+            "SELECT pg_relation_size(%s::regclass), pg_relation_size('records')",
+            (memory.index_name,),
+        ).fetchone()
+        assert sizes is not None
+    return SeedTimes(copied - started, built - copied, int(sizes[0]), int(sizes[1])), ids
+
+
+def build_index(connection: Connection, memory: MemoryInfo) -> None:
+    # The whole graph fits in memory at these sizes: building in memory is several times
+    # faster than spilling, and one parallel worker is what two cores leave.
+    connection.execute("SET maintenance_work_mem = '1GB'")
+    connection.execute("SET max_parallel_maintenance_workers = 1")
+    connection.execute(hnsw_index_ddl(memory))
+
+
+def _copy_records(connection: Connection, memory: MemoryInfo, data: Dataset) -> None:
+    empty_history = Jsonb([])
+    with connection.cursor() as cursor, cursor.copy(_COPY_RECORDS) as copy:
+        copy.set_types(_RECORD_TYPES)
+        for i in range(len(data)):
+            task, observation = data.task_texts[i], data.observation_texts[i]
+            embedding = np.concatenate([data.tasks[i], data.observations[i]])
+            copy.write_row(
+                (
+                    memory.id,
+                    record_key(task, observation),
+                    task,
+                    observation,
+                    embedding,
+                    1,
+                    0.0,
+                    0.0,
+                    empty_history,
+                )
+            )
+
+
+def _record_ids(connection: Connection, memory: MemoryInfo, data: Dataset) -> list[int]:
+    position = {text: i for i, text in enumerate(data.observation_texts)}
+    ids = [0] * len(data)
+    for record_id, observation in connection.execute(
+        "SELECT id, observation FROM records WHERE memory_id = %s", (memory.id,)
+    ):
+        ids[position[observation]] = record_id
+    return ids

@@ -1,0 +1,67 @@
+"""The benchmark harness, run end to end on a tiny memory so that it cannot rot (the real
+run is `make bench`, never part of the test suite)."""
+
+from __future__ import annotations
+
+import os
+from contextlib import nullcontext
+
+import httpx
+from rememberer.memories import IndexShape
+
+from benchmarks.memory_bench import Plan
+from benchmarks.report import render, targets
+from benchmarks.run import Options, measure
+from tests.conftest import ServerThread
+
+
+def own_resident_bytes() -> tuple[int, int]:
+    sizes = {}
+    with open(f"/proc/{os.getpid()}/status") as status:
+        for line in status:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                sizes[key] = int(value.split()[0]) * 1024
+    return sizes["VmRSS"], sizes["VmHWM"]
+
+
+def test_benchmark_harness_runs_on_a_tiny_memory(
+    api: httpx.Client, server: ServerThread, database_url: str
+) -> None:
+    options = Options(
+        sizes=(200,),
+        plan=Plan(
+            queries=12,
+            sql_queries=4,
+            python_scan_queries=2,
+            agents=2,
+            episodes_per_agent=1,
+            episode_steps=3,
+        ),
+        embed_texts=4,
+        server_embedded=2,
+        tune_queries=4,
+        shapes=(IndexShape("halfvec", 8, 16),),
+        ef_searches=(40,),
+        name_prefix=f"smoke-{server.port}",
+    )
+    # The pool sizes are only exercised here: every "service" is this session's server.
+    report = measure(
+        api, database_url, options, own_resident_bytes, lambda _: nullcontext(server.url)
+    )
+    [size] = report.sizes
+    # 200 records are below the exact-scan threshold: the service must rank exactly.
+    assert size.recall == {0.1: 1.0, 0.5: 1.0, 0.9: 1.0}
+    assert len(size.one_client.latencies_ms) == 12
+    assert size.update_per_step.requests == size.update_per_episode.requests > 0
+    assert report.server_embedded.stats["embedding_cache"]["misses"] >= 2
+    assert all(e.texts_per_second > 0 and e.single_text_ms > 0 for e in report.embed)
+    [tuned] = report.tuning
+    assert all(0.0 <= r <= 1.0 for r in tuned.recall.values())
+    document = render(report)
+    for target in targets(report):
+        assert target.name in document
+    assert "## HNSW shapes" in document
+    assert "## Embedder backends" in document
+    assert [p.pool_size for p in report.pools] == [2, 4, 10]
+    assert all(p.load.requests == 12 for p in report.pools)
