@@ -52,9 +52,11 @@ LATENCY_WHY = (
     "other jobs (see the load average): FastAPI + pydantic, and the round trips of one "
     "retrieve (pool check-out ping, BEGIN, memory, client vectors, search settings + size, "
     "the HNSW query, settings restore, exemplars with their actions, COMMIT), each of them "
-    "a wake-up of another process that waits for a core. What would close it: an idle "
-    "machine or a core per process, the memory and vector look-ups cached in-process, "
-    "the statements of one retrieve sent in one psycopg pipeline, more uvicorn workers."
+    "a wake-up of another process that waits for a core. At 100k the HNSW search also "
+    "reads a 195 MiB index and a 444 MiB table through 128 MB of shared buffers. What "
+    "would close it: an idle machine or a core per process, the memory and vector "
+    "look-ups cached in-process, the statements of one retrieve sent in one psycopg "
+    "pipeline, shared_buffers sized to the memories, more uvicorn workers."
 )
 WHY = {
     "p50": LATENCY_WHY,
@@ -75,8 +77,8 @@ WHY = {
     "uncached": (
         "Embedding one ~100-token observation on the CPU takes most of the budget (see "
         "the embedder rows), and more when the cores are shared. Closing it: an int8 ONNX "
-        "embedder (measured here at ~2x the throughput and ~5x lower one-text latency, but "
-        "only 0.986 minimum / 0.992 mean cosine agreement, below the 0.99 bar), or a core "
+        "embedder (see the backends table: about 2× the throughput and 3-5× lower one-text "
+        "latency, but its minimum cosine agreement is below the 0.99 bar), or a core "
         "reserved for the embedder."
     ),
     "rss": (
@@ -207,8 +209,9 @@ def _method(report: Report) -> list[str]:
         "",
         "- One run of one command, so every ratio below compares numbers taken minutes apart "
         "on the same machine. The service runs as its own process (`rememberer serve`, one "
-        "uvicorn worker) on an embedded PostgreSQL; the load generator (httpx, closed loop) "
-        "runs on the same 2 cores, as do the other jobs of the machine (load average above).",
+        "uvicorn worker) on an embedded PostgreSQL (initdb defaults: shared_buffers 128 MB); "
+        "the load generator (a minimal keep-alive HTTP/1.1 client, closed loop) runs on the "
+        "same 2 cores, as do the other jobs of the machine (load average above).",
         "- Data: synthetic, clustered like an agent's memory, not uniform noise: 100 topic "
         "directions, tasks = topic + noise (about ten records per task, so the task half of "
         "many records is identical), observations = one of 20 page kinds + 0.5·task + noise; "
