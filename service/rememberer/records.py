@@ -17,11 +17,14 @@ RECORD_COLUMNS = (
     "id, task, observation, visits, last_reward, total_reward, action_history, created_at, extra"
 )
 
+# How a record's actions are listed everywhere: best first, then most tried, then oldest.
+ACTION_ORDER = "q DESC, visits DESC, created_at, action"
+
 _ACTIONS = text(
-    """
+    f"""
     SELECT record_id, action, note, q, reward, visits FROM action_values
     WHERE record_id = ANY(:ids)
-    ORDER BY record_id, q DESC, visits DESC, created_at, action
+    ORDER BY record_id, {ACTION_ORDER}
     """
 )
 

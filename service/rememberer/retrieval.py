@@ -18,7 +18,7 @@ from rememberer import schemas
 from rememberer.embeddings import Vector
 from rememberer.lcs import ElementSimilarity
 from rememberer.memories import MemoryInfo
-from rememberer.records import RECORD_COLUMNS, record_fields
+from rememberer.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
@@ -153,7 +153,7 @@ def rescored_by_elements(
     return rescored
 
 
-# The records and their action values in one round trip; actions in load_actions' order.
+# The records and their action values in one round trip.
 _EXEMPLAR_ROWS = text(
     f"""
     SELECT {RECORD_COLUMNS},
@@ -161,7 +161,7 @@ _EXEMPLAR_ROWS = text(
              SELECT jsonb_agg(
                       jsonb_build_object('action', a.action, 'note', a.note, 'q', a.q,
                                          'reward', a.reward, 'visits', a.visits)
-                      ORDER BY a.q DESC, a.visits DESC, a.created_at, a.action)
+                      ORDER BY {ACTION_ORDER})
              FROM action_values a WHERE a.record_id = r.id
            ), '[]'::jsonb) AS actions
     FROM records r WHERE r.id = ANY(:ids)

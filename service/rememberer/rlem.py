@@ -86,6 +86,14 @@ class Episode:
     def rewards(self) -> list[float]:
         return [0.0] + [s.reward for s in self.steps]
 
+    @property
+    def ended(self) -> bool:
+        return bool(self.steps) and self.steps[-1].done
+
+    @property
+    def total_return(self) -> float:
+        return sum(s.reward for s in self.steps)
+
     def observation(self, t: int) -> str:
         """o_t: the observation transition t was taken in, or the last one arrived at."""
         return self.steps[t].observation if t < len(self.steps) else self.steps[-1].next_observation
@@ -254,8 +262,8 @@ class Updater:
                 "m": self.memory.id,
                 "e": episode.episode_id,
                 "next_step": len(episode.steps),
-                "done": episode.steps[-1].done,
-                "return": sum(episode.rewards),
+                "done": episode.ended,
+                "return": episode.total_return,
             },
         )
         await reflections.note_uses(
@@ -263,8 +271,8 @@ class Updater:
             self.memory.id,
             episode.episode_id,
             request.reflection_ids,
-            ended=episode.steps[-1].done,
-            episode_return=sum(episode.rewards),
+            ended=episode.ended,
+            episode_return=episode.total_return,
         )
         last = request.transitions[-1]
         return schemas.UpdateResponse(
