@@ -24,6 +24,7 @@ from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
 from rememberer.errors import RemembererError, Unavailable
 from rememberer.limits import BodyLimitMiddleware
+from rememberer.memories import MemoryCache
 from rememberer.migrate import current_revision, head_revision
 from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER, Metrics, RequestMiddleware
 from rememberer.retrieval import SearchParams
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             settings=settings,
             vectors=vectors,
             search=SearchParams(settings.exact_search_max_records, settings.hnsw_ef_search),
+            memories=MemoryCache(settings.memory_cache_seconds),
             metrics=metrics,
         )
         try:

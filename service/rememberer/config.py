@@ -34,6 +34,13 @@ class Settings(BaseSettings):
     hnsw_ef_search: int = Field(
         64, ge=1, le=1000, description="HNSW candidate list for k = 5; larger k scale it up"
     )
+    memory_cache_seconds: float = Field(
+        2.0,
+        ge=0,
+        le=3600,
+        description="how long a process reuses a memory's settings before reading them again; "
+        "a memory deleted through another process is still found for up to this long",
+    )
     embed_batch_size: int = Field(64, ge=1, le=1024)
     embed_threads: int | None = Field(
         None,

@@ -30,7 +30,8 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         sync_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No ping per checkout (a round trip per request): a connection that died with
+        # the database fails its statement, which answers 503 and empties the pool.
     )
     register_vector_types(engine)
     return engine

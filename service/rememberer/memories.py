@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection
+import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
 from typing import Any, Literal
 
@@ -148,6 +149,9 @@ async def find_memory(session: AsyncSession, name: str) -> MemoryInfo:
     return MemoryInfo(**row._mapping)
 
 
+# A bound on the cache, far above the memories one service holds.
+MEMORY_CACHE_ENTRIES = 10_000
+
 _COUNTS = text(
     """
     SELECT
@@ -157,6 +161,32 @@ _COUNTS = text(
       (SELECT count(*) FROM episodes WHERE memory_id = :m AND NOT done) AS episodes_open
     """
 )
+
+
+class MemoryCache:
+    """Memories by name, kept for `seconds`: every request names its memory, and a memory's
+    settings never change once created. A memory deleted through another service process
+    can still be found here until its entry expires; one deleted here is forgotten at once."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self._clock = clock
+        self._entries: dict[str, tuple[float, MemoryInfo]] = {}
+
+    async def find(self, session: AsyncSession, name: str) -> MemoryInfo:
+        now = self._clock()
+        entry = self._entries.get(name)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        memory = await find_memory(session, name)
+        if self.seconds > 0:
+            if len(self._entries) >= MEMORY_CACHE_ENTRIES:
+                self._entries.clear()
+            self._entries[name] = (now + self.seconds, memory)
+        return memory
+
+    def forget(self, name: str) -> None:
+        self._entries.pop(name, None)
 
 
 async def describe_memory(session: AsyncSession, name: str) -> schemas.MemoryDetail:

@@ -8,7 +8,8 @@ larger ones use the memory's own HNSW index.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -39,6 +40,9 @@ LCS = "lcs"
 class SearchParams:
     exact_max_records: int
     ef_search: int
+    # Memories this process has seen above `exact_max_records`. Records are rarely deleted,
+    # so a memory once large is searched through its index from then on, without counting.
+    large_memories: set[int] = field(default_factory=set, compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,19 +62,85 @@ def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
     return np.concatenate([lambda_ * task, (1.0 - lambda_) * observation]).astype(np.float32)
 
 
-# One round trip: the planner settings for this transaction, and the memory's size
-# counted no further than the exact-scan threshold. Forbidding sorts leaves the HNSW index
-# as the only plan even with stale statistics (which otherwise may prefer the memory_id
-# B-tree plus a sort of every record); the exact scan has no other plan than a sort anyway.
-_PREPARE_SEARCH = text(
-    """
-    SELECT set_config('hnsw.ef_search', :ef_search, true),
-           set_config('enable_sort', 'off', true),
-           (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :cap) s)
-             AS records
-    """
+def search_binds(
+    task: Vector, observation: Vector, lambda_: float, k: int, candidates: int
+) -> dict[str, object]:
+    """The binds of `ranking_sql` (and of `candidates_sql`, which ignores k)."""
+    return {
+        "q": query_vector(task, observation, lambda_),
+        "t": task,
+        "o": observation,
+        "k": k,
+        "n": candidates,
+    }
+
+
+_COUNT_UP_TO = text(
+    "SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :cap) s"
 )
-_RESTORE_SORT = text("SELECT set_config('enable_sort', 'on', true)")
+# Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
+# otherwise may prefer the memory_id B-tree plus a sort of every record). Both settings end
+# with the transaction; the statements that follow in it gain nothing from a sort plan.
+_TUNE_TRANSACTION = text(
+    "SELECT set_config('hnsw.ef_search', :ef_search, true), set_config('enable_sort', 'off', true)"
+)
+_TUNED = "rememberer.search_tuned"
+
+
+async def uses_index(
+    session: AsyncSession, memory: MemoryInfo, params: SearchParams, candidates: int
+) -> bool:
+    """Whether to search through the memory's HNSW index (else an exact scan), with the
+    transaction prepared for it: at most one round trip, none when already prepared."""
+    if memory.id not in params.large_memories:
+        cap = {"m": memory.id, "cap": params.exact_max_records + 1}
+        if await session.scalar(_COUNT_UP_TO, cap) <= params.exact_max_records:
+            return False
+        params.large_memories.add(memory.id)
+    ef_search = ef_search_for(candidates, params.ef_search)
+    tuned = session.info.get(_TUNED)
+    if tuned is None or tuned != (session.get_transaction(), ef_search):
+        await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
+        session.info[_TUNED] = (session.get_transaction(), ef_search)
+    return True
+
+
+def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = False) -> str:
+    """The :n nearest records by the query :q (task :t, observation :o), each with its
+    scores and total action visits, in no particular order."""
+    # The exact scan's expression differs from the index's, so no index can serve it.
+    order_by = memory.index_order(":q") if index else "embedding <#> :q"
+    d = memory.dimension
+    # memory_id is a literal so that the planner can match the memory's partial index.
+    return f"""
+        SELECT c.id, {"c.observation" if with_observation else "NULL::text"} AS observation,
+               -(c.embedding <#> :q) AS score,
+               -(subvector(c.embedding, 1, {d}) <#> :t) AS task_score,
+               -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
+               COALESCE((SELECT sum(a.visits) FROM action_values a WHERE a.record_id = c.id), 0)
+                 AS total_visits
+        FROM (
+          SELECT id, embedding{", observation" if with_observation else ""} FROM records
+          WHERE memory_id = {int(memory.id)} ORDER BY {order_by} LIMIT :n
+        ) c
+    """
+
+
+# Best first; scores equal to SCORE_DECIMALS are ties, broken by the contract's rules.
+_BEST_FIRST = f"round(score::numeric, {SCORE_DECIMALS}) DESC, total_visits DESC, id"
+
+
+def ranking_sql(memory: MemoryInfo, index: bool) -> str:
+    """The :k best of the candidates, best first (`place` 1, 2, …)."""
+    return f"""
+        SELECT s.*, row_number() OVER (ORDER BY {_BEST_FIRST}) AS place
+        FROM ({candidates_sql(memory, index)}) s
+        ORDER BY place LIMIT :k
+    """
+
+
+def _ranked(row: Any) -> Ranked:
+    return Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
 
 
 async def rank(
@@ -87,55 +157,23 @@ async def rank(
     by_elements = memory.observation_similarity == LCS
     if by_elements and observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
-    candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN if by_elements else k + TIE_MARGIN
-    prepared = await session.execute(
-        _PREPARE_SEARCH,
-        {
-            "ef_search": str(ef_search_for(candidates, params.ef_search)),
-            "m": memory.id,
-            "cap": params.exact_max_records + 1,
-        },
+    if not by_elements:
+        index = await uses_index(session, memory, params, k + TIE_MARGIN)
+        binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
+        return [
+            _ranked(row) for row in await session.execute(text(ranking_sql(memory, index)), binds)
+        ]
+    candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
+    index = await uses_index(session, memory, params, candidates)
+    binds = search_binds(task, observation, lambda_, k, candidates)
+    rows = (await session.execute(text(candidates_sql(memory, index, True)), binds)).all()
+    assert observation_text is not None
+    ranked = rescored_by_elements(
+        [_ranked(row) for row in rows],
+        {row.id: row.observation for row in rows},
+        observation_text,
+        lambda_,
     )
-    exact = prepared.one().records <= params.exact_max_records
-    # The exact scan's expression differs from the index's, so no index can serve it.
-    order_by = "embedding <#> :q" if exact else memory.index_order(":q")
-    d = memory.dimension
-    columns = "id, embedding, observation" if by_elements else "id, embedding"
-    # memory_id is a literal so that the planner can match the memory's partial index.
-    sql = text(
-        f"""
-        WITH candidates AS (
-          SELECT {columns} FROM records WHERE memory_id = {int(memory.id)}
-          ORDER BY {order_by} LIMIT :n
-        )
-        SELECT c.id, {"c.observation" if by_elements else "NULL"} AS observation,
-               -(c.embedding <#> :q) AS score,
-               -(subvector(c.embedding, 1, {d}) <#> :t) AS task_score,
-               -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
-               COALESCE((SELECT sum(a.visits) FROM action_values a WHERE a.record_id = c.id), 0)
-                 AS total_visits
-        FROM candidates c
-        """
-    )
-    rows = await session.execute(
-        sql,
-        {
-            "q": query_vector(task, observation, lambda_),
-            "t": task,
-            "o": observation,
-            "n": candidates,
-        },
-    )
-    ranked_rows = rows.all()
-    await session.execute(_RESTORE_SORT)
-    ranked = [
-        Ranked(row.id, row.score, row.task_score, row.observation_score, int(row.total_visits))
-        for row in ranked_rows
-    ]
-    if by_elements:
-        assert observation_text is not None
-        observations = {row.id: row.observation for row in ranked_rows}
-        ranked = rescored_by_elements(ranked, observations, observation_text, lambda_)
     ranked.sort(key=lambda r: (-round(r.score, SCORE_DECIMALS), -r.total_visits, r.record_id))
     return ranked[:k]
 
@@ -153,37 +191,69 @@ def rescored_by_elements(
     return rescored
 
 
-# The records and their action values in one round trip.
+# A record's action values as the API lists them, for a query on `records r`.
+_ACTIONS_JSON = f"""
+    COALESCE((
+      SELECT jsonb_agg(
+               jsonb_build_object('action', a.action, 'note', a.note, 'q', a.q,
+                                  'reward', a.reward, 'visits', a.visits)
+               ORDER BY {ACTION_ORDER})
+      FROM action_values a WHERE a.record_id = r.id
+    ), '[]'::jsonb) AS actions
+"""
 _EXEMPLAR_ROWS = text(
-    f"""
-    SELECT {RECORD_COLUMNS},
-           COALESCE((
-             SELECT jsonb_agg(
-                      jsonb_build_object('action', a.action, 'note', a.note, 'q', a.q,
-                                         'reward', a.reward, 'visits', a.visits)
-                      ORDER BY {ACTION_ORDER})
-             FROM action_values a WHERE a.record_id = r.id
-           ), '[]'::jsonb) AS actions
-    FROM records r WHERE r.id = ANY(:ids)
-    """
+    f"SELECT {RECORD_COLUMNS}, {_ACTIONS_JSON} FROM records r WHERE r.id = ANY(:ids)"
 )
 
 
-async def exemplars(
-    session: AsyncSession, memory: MemoryInfo, ranked: list[Ranked]
+def _exemplars_sql(memory: MemoryInfo, index: bool) -> str:
+    """The ranking, with each record and its action values: the whole answer of `retrieve`."""
+    record = ", ".join(f"r.{column}" for column in RECORD_COLUMNS.split(", ") if column != "id")
+    return f"""
+        WITH ranked AS ({ranking_sql(memory, index)})
+        SELECT ranked.id, ranked.score, ranked.task_score, ranked.observation_score,
+               ranked.total_visits, {record}, {_ACTIONS_JSON}
+        FROM ranked JOIN records r ON r.id = ranked.id
+        ORDER BY ranked.place
+    """
+
+
+async def retrieve(
+    session: AsyncSession,
+    memory: MemoryInfo,
+    task: Vector,
+    observation: Vector,
+    k: int,
+    lambda_: float,
+    params: SearchParams,
+    observation_text: str,
 ) -> list[schemas.Exemplar]:
+    """The k best records as exemplars: one round trip after `uses_index`, except for "lcs"
+    memories, whose ranking is finished in Python before the records are read."""
+    if memory.observation_similarity == LCS:
+        ranked = await rank(
+            session, memory, task, observation, k, lambda_, params, observation_text
+        )
+        return await exemplars(session, ranked)
+    index = await uses_index(session, memory, params, k + TIE_MARGIN)
+    binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
+    rows = await session.execute(text(_exemplars_sql(memory, index)), binds)
+    return [_exemplar(row, _ranked(row)) for row in rows]
+
+
+def _exemplar(row: Any, ranked: Ranked) -> schemas.Exemplar:
+    return schemas.Exemplar(
+        **record_fields(row),
+        actions=[schemas.ActionValue(**action) for action in row.actions],
+        score=ranked.score,
+        task_score=ranked.task_score,
+        observation_score=ranked.observation_score,
+    )
+
+
+async def exemplars(session: AsyncSession, ranked: list[Ranked]) -> list[schemas.Exemplar]:
     if not ranked:
         return []
     rows = await session.execute(_EXEMPLAR_ROWS, {"ids": [r.record_id for r in ranked]})
     by_id = {row.id: row for row in rows}
-    return [
-        schemas.Exemplar(
-            **record_fields(row),
-            actions=[schemas.ActionValue(**action) for action in row.actions],
-            score=r.score,
-            task_score=r.task_score,
-            observation_score=r.observation_score,
-        )
-        for r in ranked
-        if (row := by_id.get(r.record_id)) is not None
-    ]
+    return [_exemplar(row, r) for r in ranked if (row := by_id.get(r.record_id)) is not None]

@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from rememberer.config import Settings
 from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
-from rememberer.memories import MemoryInfo, find_memory
+from rememberer.memories import MemoryCache, MemoryInfo
 from rememberer.observability import Metrics
 from rememberer.retrieval import SearchParams
 from rememberer.schemas import MEMORY_NAME_PATTERN
@@ -23,6 +23,7 @@ class Services:
     settings: Settings
     vectors: VectorStore
     search: SearchParams
+    memories: MemoryCache
     metrics: Metrics = field(default_factory=Metrics)
 
 
@@ -35,8 +36,8 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 MemoryName = Annotated[str, Path(pattern=MEMORY_NAME_PATTERN, description="memory name")]
 
 
-async def get_memory(memory: MemoryName, session: SessionDep) -> MemoryInfo:
-    return await find_memory(session, memory)
+async def get_memory(memory: MemoryName, session: SessionDep, services: ServicesDep) -> MemoryInfo:
+    return await services.memories.find(session, memory)
 
 
 MemoryDep = Annotated[MemoryInfo, Depends(get_memory)]

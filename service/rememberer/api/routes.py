@@ -55,8 +55,9 @@ async def get_memory(memory: MemoryName, session: SessionDep) -> schemas.MemoryD
 
 
 @router.delete("/memories/{memory}", status_code=204, responses=ERRORS)
-async def delete_memory(memory: MemoryName, session: SessionDep) -> Response:
+async def delete_memory(memory: MemoryName, session: SessionDep, services: ServicesDep) -> Response:
     await memories.delete_memory(session, memory)
+    services.memories.forget(memory)
     return Response(status_code=204)
 
 
@@ -80,7 +81,7 @@ async def retrieve(
     vectors = await services.vectors.resolve(session, memory, [body.task, body.observation])
     lambda_ = memory.lambda_ if body.lambda_ is None else body.lambda_
     started = time.perf_counter()
-    ranked = await retrieval.rank(
+    exemplars = await retrieval.retrieve(
         session,
         memory,
         vectors[body.task],
@@ -90,7 +91,6 @@ async def retrieve(
         params=services.search,
         observation_text=body.observation,
     )
-    exemplars = await retrieval.exemplars(session, memory, ranked)
     services.metrics.retrieval_latency.observe(time.perf_counter() - started)
     answer = schemas.RetrieveResponse(exemplars=exemplars)
     if body.reflections:
