@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text
-
 from rememberer.memories import MemoryInfo
 
 # max_a of `q` and of each estimate, over the action values `a` of one record.
@@ -56,11 +54,15 @@ class Targets:
             rewards + discount * best.q, rewards + discount * best.b, rewards + discount * best.a
         )
 
-    def params(self) -> dict[str, float]:
+    def params(self) -> dict[str, object]:
         return {"target": self.q, "target_a": self.a, "target_b": self.b}
 
 
-def learn_sql(memory: MemoryInfo) -> Any:
+# A target of the pair being learned, read from the learning statement's `targets` CTE.
+TARGET = "(SELECT {name} FROM targets)"
+
+
+def learn_sql(memory: MemoryInfo) -> str:
     """visits + 1, reward towards r_{t+1}, one estimate towards its target, q = their mean."""
     if memory.update_mode == "mean":
         rate, reward_rate = "(1.0::float8 / (a.visits / 2 + 1))", "(1.0::float8 / (a.visits + 1))"
@@ -69,18 +71,16 @@ def learn_sql(memory: MemoryInfo) -> Any:
         rate = reward_rate = f"{float(memory.learning_rate)!r}::float8"
         first = memory.learning_rate
     old_a, old_b = "COALESCE(a.q_a, a.q)", "COALESCE(a.q_b, a.q)"
-    new_a = (
-        f"CASE WHEN a.visits % 2 = 0 THEN {old_a} + (:target_a - {old_a}) * {rate} ELSE {old_a} END"
-    )
-    new_b = (
-        f"CASE WHEN a.visits % 2 = 1 THEN {old_b} + (:target_b - {old_b}) * {rate} ELSE {old_b} END"
-    )
-    return text(
-        f"""
+    target_a, target_b = TARGET.format(name="target_a"), TARGET.format(name="target_b")
+    new_a = f"CASE WHEN a.visits % 2 = 0 THEN {old_a} + ({target_a} - {old_a}) * {rate} "
+    new_a += f"ELSE {old_a} END"
+    new_b = f"CASE WHEN a.visits % 2 = 1 THEN {old_b} + ({target_b} - {old_b}) * {rate} "
+    new_b += f"ELSE {old_b} END"
+    return f"""
         INSERT INTO action_values AS a (record_id, action_key, action, note, q, reward, visits,
                                         q_a, q_b)
-        VALUES (:record_id, :action_key, :action, :note, :target_a * {first!r}::float8 / 2,
-                :reward * {first!r}::float8, 1, :target_a * {first!r}::float8, 0)
+        VALUES (:record_id, :action_key, :action, :note, {target_a} * {first!r}::float8 / 2,
+                :reward * {first!r}::float8, 1, {target_a} * {first!r}::float8, 0)
         ON CONFLICT (record_id, action_key) DO UPDATE SET
           visits = a.visits + 1,
           reward = a.reward + (:reward - a.reward) * {reward_rate},
@@ -89,5 +89,4 @@ def learn_sql(memory: MemoryInfo) -> Any:
           q = ({new_a} + {new_b}) / 2,
           note = COALESCE(EXCLUDED.note, a.note)
         RETURNING q, visits
-        """
-    )
+    """

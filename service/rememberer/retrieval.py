@@ -9,10 +9,11 @@ larger ones use the memory's own HNSW index.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
@@ -84,27 +85,47 @@ _COUNT_UP_TO = text(
 _TUNE_TRANSACTION = text(
     "SELECT set_config('hnsw.ef_search', :ef_search, true), set_config('enable_sort', 'off', true)"
 )
-_TUNED = "rememberer.search_tuned"
+# What `uses_index` decided in the session's current transaction.
+_DECIDED = "rememberer.search"
+
+
+@dataclass(frozen=True)
+class _Decision:
+    transaction: object
+    memory_id: int
+    index: bool
+    ef_search: int | None
 
 
 async def uses_index(
     session: AsyncSession, memory: MemoryInfo, params: SearchParams, candidates: int
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
-    transaction prepared for it: at most one round trip, none when already prepared."""
+    transaction prepared for it. Decided once per transaction and memory: at most one round
+    trip (a capped count, or the index's settings), none after that."""
+    ef_search = ef_search_for(candidates, params.ef_search)
+    decided = session.info.get(_DECIDED)
+    transaction = session.get_transaction()
+    if (
+        isinstance(decided, _Decision)
+        and transaction is not None
+        and decided.transaction is transaction
+        and decided.memory_id == memory.id
+        and (not decided.index or decided.ef_search == ef_search)
+    ):
+        return decided.index
     if memory.id not in params.large_memories:
         cap = {"m": memory.id, "cap": params.exact_max_records + 1}
         if await session.scalar(_COUNT_UP_TO, cap) <= params.exact_max_records:
+            session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)
             return False
         params.large_memories.add(memory.id)
-    ef_search = ef_search_for(candidates, params.ef_search)
-    tuned = session.info.get(_TUNED)
-    if tuned is None or tuned != (session.get_transaction(), ef_search):
-        await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
-        session.info[_TUNED] = (session.get_transaction(), ef_search)
+    await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
+    session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
     return True
 
 
+@lru_cache(maxsize=1024)
 def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = False) -> str:
     """The :n nearest records by the query :q (task :t, observation :o), each with its
     scores and total action visits, in no particular order."""
@@ -130,6 +151,7 @@ def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = Fal
 _BEST_FIRST = f"round(score::numeric, {SCORE_DECIMALS}) DESC, total_visits DESC, id"
 
 
+@lru_cache(maxsize=1024)
 def ranking_sql(memory: MemoryInfo, index: bool) -> str:
     """The :k best of the candidates, best first (`place` 1, 2, …)."""
     return f"""
@@ -206,16 +228,17 @@ _EXEMPLAR_ROWS = text(
 )
 
 
-def _exemplars_sql(memory: MemoryInfo, index: bool) -> str:
+@lru_cache(maxsize=1024)
+def _exemplars_sql(memory: MemoryInfo, index: bool) -> TextClause:
     """The ranking, with each record and its action values: the whole answer of `retrieve`."""
     record = ", ".join(f"r.{column}" for column in RECORD_COLUMNS.split(", ") if column != "id")
-    return f"""
+    return text(f"""
         WITH ranked AS ({ranking_sql(memory, index)})
         SELECT ranked.id, ranked.score, ranked.task_score, ranked.observation_score,
                ranked.total_visits, {record}, {_ACTIONS_JSON}
         FROM ranked JOIN records r ON r.id = ranked.id
         ORDER BY ranked.place
-    """
+    """)
 
 
 async def retrieve(
@@ -237,7 +260,7 @@ async def retrieve(
         return await exemplars(session, ranked)
     index = await uses_index(session, memory, params, k + TIE_MARGIN)
     binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
-    rows = await session.execute(text(_exemplars_sql(memory, index)), binds)
+    rows = await session.execute(_exemplars_sql(memory, index), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 
 

@@ -24,19 +24,27 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
 
 import numpy as np
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import capacity, double_q, reflections, schemas
-from rememberer.double_q import BestValues, Targets
+from rememberer.double_q import TARGET, BestValues, Targets
 from rememberer.embeddings import Vector
 from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
 from rememberer.memories import MemoryInfo
-from rememberer.retrieval import SearchParams, rank
+from rememberer.retrieval import (
+    LCS,
+    TIE_MARGIN,
+    SearchParams,
+    rank,
+    ranking_sql,
+    search_binds,
+    uses_index,
+)
 from rememberer.vectors import VectorStore, sha256
 
 logger = logging.getLogger(__name__)
@@ -104,17 +112,15 @@ class Episode:
 
 # --- SQL ----------------------------------------------------------------------------------
 
+# Creates the episode or locks it: DO UPDATE takes the row lock that DO NOTHING would not,
+# and returns the row as the previous holder of the lock left it.
 _LOCK_EPISODE = text(
     """
-    WITH created AS (
-      INSERT INTO episodes (memory_id, episode_id, task, next_step, done, return)
-      VALUES (:m, :e, :task, 0, false, 0) ON CONFLICT DO NOTHING
-    )
-    SELECT 1
+    INSERT INTO episodes (memory_id, episode_id, task, next_step, done, return)
+    VALUES (:m, :e, :task, 0, false, 0)
+    ON CONFLICT (memory_id, episode_id) DO UPDATE SET task = episodes.task
+    RETURNING task, next_step
     """
-)
-_SELECT_EPISODE = text(
-    "SELECT task, next_step, done FROM episodes WHERE memory_id = :m AND episode_id = :e FOR UPDATE"
 )
 _SELECT_STEPS = text(
     "SELECT step, observation, action, reward, next_observation, done, note, updated "
@@ -144,52 +150,86 @@ _OWN_RECORD_VALUE = text(
     "FROM action_values a WHERE a.record_id = r.id) v WHERE r.memory_id = :m AND r.key = :key"
 )
 _RECORD_VALUE = text(f"SELECT {double_q.BEST_VALUES} FROM action_values a WHERE a.record_id = :id")
-_ENSURE_ACTION = text(
-    "INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits) "
-    "VALUES (:record_id, :action_key, :action, :note, 0, 0, 0) ON CONFLICT DO NOTHING"
-)
 
 
-def _touch_record_sql(memory: MemoryInfo) -> Any:
-    """Create the state record, or revisit it: visits + 1, rewards averaged, history kept."""
+@lru_cache(maxsize=256)
+def _touch_record_sql(memory: MemoryInfo) -> TextClause:
+    """Create the state record, or revisit it: visits + 1, rewards averaged, history kept;
+    and ensure the action's value exists (q = 0), before any bootstrap look-up."""
     rate = moved_towards(memory.update_mode, memory.learning_rate).format(table="records")
     return text(
         f"""
-        INSERT INTO records (memory_id, key, task, observation, embedding, visits,
-                             last_reward, total_reward, action_history)
-        VALUES (:m, :key, :task, :observation, :embedding, 1,
-                :last_reward, :total_reward, CAST(:history AS jsonb))
-        ON CONFLICT (memory_id, key) DO UPDATE SET
-          visits = records.visits + 1,
-          last_reward = records.last_reward
-            + (EXCLUDED.last_reward - records.last_reward) * {rate},
-          total_reward = records.total_reward
-            + (EXCLUDED.total_reward - records.total_reward) * {rate},
-          action_history = {_HISTORY_KEPT[memory.action_history_mode]}
-        RETURNING id, (xmax = 0) AS created
+        WITH touched AS (
+          INSERT INTO records (memory_id, key, task, observation, embedding, visits,
+                               last_reward, total_reward, action_history)
+          VALUES (:m, :key, :task, :observation, :embedding, 1,
+                  :last_reward, :total_reward, CAST(:history AS jsonb))
+          ON CONFLICT (memory_id, key) DO UPDATE SET
+            visits = records.visits + 1,
+            last_reward = records.last_reward
+              + (EXCLUDED.last_reward - records.last_reward) * {rate},
+            total_reward = records.total_reward
+              + (EXCLUDED.total_reward - records.total_reward) * {rate},
+            action_history = {_HISTORY_KEPT[memory.action_history_mode]}
+          RETURNING id, (xmax = 0) AS created
+        ), ensured AS (
+          INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits)
+          SELECT id, :action_key, :action, :note, 0, 0, 0 FROM touched
+          ON CONFLICT DO NOTHING
+        )
+        SELECT id, created FROM touched
         """
     )
 
 
-def _learn_action_sql(memory: MemoryInfo) -> Any:
+# The targets of a pair, as a `targets` CTE (target, target_a, target_b) for the learning
+# statement: given, or bootstrapped from max_a Q of o_{t+n}'s record (its own, else the one
+# ranked first), found in the same statement.
+_GIVEN_TARGETS = (
+    "SELECT CAST(:target AS float8) AS target, CAST(:target_a AS float8) AS target_a, "
+    "CAST(:target_b AS float8) AS target_b"
+)
+
+
+@lru_cache(maxsize=256)
+def _bootstrapped_targets(memory: MemoryInfo, index: bool) -> str:
+    return f"""
+        SELECT :rewards + :discount * COALESCE(max(a.q), 0) AS target,
+               :rewards + :discount * COALESCE(max(COALESCE(a.q_b, a.q)), 0) AS target_a,
+               :rewards + :discount * COALESCE(max(COALESCE(a.q_a, a.q)), 0) AS target_b
+        FROM (
+          (SELECT id FROM records WHERE memory_id = :m AND key = :next_key)
+          UNION ALL
+          (SELECT id FROM ({ranking_sql(memory, index)}) nearest
+           WHERE NOT EXISTS (SELECT 1 FROM records WHERE memory_id = :m AND key = :next_key))
+          LIMIT 1
+        ) state
+        JOIN action_values a ON a.record_id = state.id
+    """
+
+
+@lru_cache(maxsize=256)
+def _learn_sql(memory: MemoryInfo, targets: str) -> TextClause:
     """visits + 1, reward towards r_{t+1}, q towards G: one statement, one row lock."""
-    if memory.double_q:
-        return double_q.learn_sql(memory)
+    learn = double_q.learn_sql(memory) if memory.double_q else _learn_q_sql(memory)
+    return text(f"WITH targets AS ({targets}) {learn}")
+
+
+def _learn_q_sql(memory: MemoryInfo) -> str:
     rate = moved_towards(memory.update_mode, memory.learning_rate).format(table="a")
     first = 1.0 if memory.update_mode == "mean" else memory.learning_rate
-    return text(
-        f"""
+    target = TARGET.format(name="target")
+    return f"""
         INSERT INTO action_values AS a (record_id, action_key, action, note, q, reward, visits)
         VALUES (:record_id, :action_key, :action, :note,
-                :target * {first!r}::float8, :reward * {first!r}::float8, 1)
+                {target} * {first!r}::float8, :reward * {first!r}::float8, 1)
         ON CONFLICT (record_id, action_key) DO UPDATE SET
           visits = a.visits + 1,
           reward = a.reward + (:reward - a.reward) * {rate},
-          q = a.q + (:target - a.q) * {rate},
+          q = a.q + ({target} - a.q) * {rate},
           note = COALESCE(EXCLUDED.note, a.note)
         RETURNING q, visits
-        """
-    )
+    """
 
 
 def record_key(task: str, observation: str) -> bytes:
@@ -220,13 +260,14 @@ class Updater:
         self.applied_values = 0
 
     async def run(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
+        # Embeddings computed on the way are committed, worth keeping whatever the update's
+        # fate; texts of earlier calls' steps are found later, already stored.
         await self._need_vectors(
             [request.task]
             + [t.observation for t in request.transitions]
-            + [t.next_observation for t in request.transitions]
+            + [t.next_observation for t in request.transitions],
+            commit_encoded=True,
         )
-        # Embeddings computed on the way are worth keeping whatever the update's fate.
-        await self.session.commit()
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 response = await self._apply(request)
@@ -245,6 +286,7 @@ class Updater:
         episode = await self._lock_episode(request)
         self.applied_transitions = self.applied_values = 0
         answers: list[schemas.UpdatedValue] = []
+        new_steps: list[dict[str, object]] = []
         for transition in request.transitions:
             if transition.step < len(episode.steps):
                 answers.extend(self._replay(episode, transition))
@@ -252,20 +294,22 @@ class Updater:
             self._check_next(episode, transition)
             episode.steps.append(transition)
             updated = await self._learn_from(episode, transition)
-            await self._store_step(episode, transition, updated)
+            new_steps.append(self._step_row(episode, transition, updated))
             answers.extend(updated)
             self.applied_transitions += 1
             self.applied_values += len(updated)
-        await self.session.execute(
-            _SAVE_EPISODE,
-            {
-                "m": self.memory.id,
-                "e": episode.episode_id,
-                "next_step": len(episode.steps),
-                "done": episode.ended,
-                "return": episode.total_return,
-            },
-        )
+        if new_steps:
+            await self.session.execute(_INSERT_STEP, new_steps)
+            await self.session.execute(
+                _SAVE_EPISODE,
+                {
+                    "m": self.memory.id,
+                    "e": episode.episode_id,
+                    "next_step": len(episode.steps),
+                    "done": episode.ended,
+                    "return": episode.total_return,
+                },
+            )
         await reflections.note_uses(
             self.session,
             self.memory.id,
@@ -284,14 +328,15 @@ class Updater:
 
     async def _lock_episode(self, request: schemas.UpdateRequest) -> Episode:
         key = {"m": self.memory.id, "e": request.episode_id}
-        await self.session.execute(_LOCK_EPISODE, {**key, "task": request.task})
-        row = (await self.session.execute(_SELECT_EPISODE, key)).one()
+        row = (await self.session.execute(_LOCK_EPISODE, {**key, "task": request.task})).one()
         if row.task != request.task:
             raise Conflict(
                 f"episode {request.episode_id!r} belongs to task {row.task[:200]!r}; "
                 "use a new episode_id for another task"
             )
         episode = Episode(request.episode_id, request.task, steps=[], answers={})
+        if row.next_step == 0:
+            return episode
         for s in await self.session.execute(_SELECT_STEPS, key):
             episode.steps.append(
                 schemas.Transition(
@@ -340,7 +385,12 @@ class Updater:
         self, episode: Episode, t: int, horizon: int | None
     ) -> schemas.UpdatedValue:
         step = episode.steps[t]
-        record_id = await self._touch_record(episode, t)
+        action: dict[str, object] = {
+            "action_key": sha256(step.action),
+            "action": step.action,
+            "note": step.note,
+        }
+        record_id = await self._touch_record(episode, t, action)
         if record_id is None:
             return schemas.UpdatedValue(
                 record_id=None,
@@ -351,24 +401,11 @@ class Updater:
                 visits=0,
                 dropped=True,
             )
-        action = {
-            "record_id": record_id,
-            "action_key": sha256(step.action),
-            "action": step.action,
-            "note": step.note,
-        }
-        await self.session.execute(_ENSURE_ACTION, action)
-        gamma = self.memory.gamma
-        if horizon is None:
-            targets = Targets.final(episode.target_without_bootstrap(t, gamma))
-        else:
-            rewards = episode.rewards[t + 1 : t + horizon + 1]
-            best = await self._best_value(episode.task, episode.observation(t + horizon))
-            targets = Targets.bootstrapped(discounted_sum(rewards, gamma), gamma**horizon, best)
+        targets, binds = await self._targets(episode, t, horizon)
         learned = (
             await self.session.execute(
-                _learn_action_sql(self.memory),
-                {**action, **targets.params(), "reward": step.reward},
+                _learn_sql(self.memory, targets),
+                {**binds, **action, "record_id": record_id, "reward": step.reward},
             )
         ).one()
         pruned = await capacity.prune_actions(self.session, self.memory, record_id)
@@ -382,7 +419,36 @@ class Updater:
             dropped=step.action in pruned,
         )
 
-    async def _touch_record(self, episode: Episode, t: int) -> int | None:
+    async def _targets(
+        self, episode: Episode, t: int, horizon: int | None
+    ) -> tuple[str, dict[str, object]]:
+        """The pair's targets: as SQL for the learning statement's `targets` CTE, and binds."""
+        gamma = self.memory.gamma
+        if horizon is None:
+            return _GIVEN_TARGETS, Targets.final(
+                episode.target_without_bootstrap(t, gamma)
+            ).params()
+        rewards = discounted_sum(episode.rewards[t + 1 : t + horizon + 1], gamma)
+        task, observation = episode.task, episode.observation(t + horizon)
+        await self._need_vectors([task, observation])
+        if self.memory.observation_similarity == LCS:
+            best = await self._best_value(task, observation)
+            return _GIVEN_TARGETS, {**Targets.bootstrapped(rewards, gamma**horizon, best).params()}
+        index = await uses_index(self.session, self.memory, self.search, 1 + TIE_MARGIN)
+        binds = search_binds(
+            self._vectors[task], self._vectors[observation], self.memory.lambda_, 1, 1 + TIE_MARGIN
+        )
+        binds.update(
+            m=self.memory.id,
+            next_key=record_key(task, observation),
+            rewards=rewards,
+            discount=gamma**horizon,
+        )
+        return _bootstrapped_targets(self.memory, index), binds
+
+    async def _touch_record(
+        self, episode: Episode, t: int, action: dict[str, object]
+    ) -> int | None:
         """The state record's id, or None if item capacity does not admit the new state."""
         observation = episode.observation(t)
         await self._need_vectors([episode.task, observation])
@@ -405,6 +471,7 @@ class Updater:
                 "last_reward": rewards[t],
                 "total_reward": sum(rewards[: t + 1]),
                 "history": json.dumps([s.action for s in episode.steps[:t]]),
+                **action,
             },
         )
         record = touched.one()
@@ -413,7 +480,8 @@ class Updater:
         return int(record.id)
 
     async def _best_value(self, task: str, observation: str) -> BestValues:
-        """max_a Q of the observation's own record, else of the nearest record."""
+        """max_a Q of the observation's own record, else of the nearest record, for "lcs"
+        memories, whose nearest record is found by a re-rank in Python."""
         own = (
             await self.session.execute(
                 _OWN_RECORD_VALUE, {"m": self.memory.id, "key": record_key(task, observation)}
@@ -421,7 +489,6 @@ class Updater:
         ).one_or_none()
         if own is not None:
             return BestValues.of(own)
-        await self._need_vectors([task, observation])
         nearest = await rank(
             self.session,
             self.memory,
@@ -437,26 +504,25 @@ class Updater:
         best = await self.session.execute(_RECORD_VALUE, {"id": nearest[0].record_id})
         return BestValues.of(best.one())
 
-    async def _store_step(
+    def _step_row(
         self,
         episode: Episode,
         transition: schemas.Transition,
         updated: list[schemas.UpdatedValue],
-    ) -> None:
-        await self.session.execute(
-            _INSERT_STEP,
-            {
-                "m": self.memory.id,
-                "e": episode.episode_id,
-                **transition.model_dump(),
-                "updated": json.dumps([u.model_dump() for u in updated]),
-            },
-        )
+    ) -> dict[str, object]:
+        return {
+            "m": self.memory.id,
+            "e": episode.episode_id,
+            **transition.model_dump(),
+            "updated": json.dumps([u.model_dump() for u in updated]),
+        }
 
-    async def _need_vectors(self, texts: Iterable[str]) -> None:
+    async def _need_vectors(self, texts: Iterable[str], commit_encoded: bool = False) -> None:
         missing = {t for t in texts if t not in self._vectors}
         if missing:
-            self._vectors.update(await self.vectors.resolve(self.session, self.memory, missing))
+            self._vectors.update(
+                await self.vectors.resolve(self.session, self.memory, missing, commit_encoded)
+            )
 
 
 def _sqlstate(exc: DBAPIError) -> str | None:

@@ -78,8 +78,14 @@ class VectorStore:
         return len(rows)
 
     async def resolve(
-        self, session: AsyncSession, memory: MemoryInfo, texts: Iterable[str]
+        self,
+        session: AsyncSession,
+        memory: MemoryInfo,
+        texts: Iterable[str],
+        commit_encoded: bool = False,
     ) -> dict[str, Vector]:
+        """Unit vectors of the texts. `commit_encoded`: commit the session if new embeddings
+        were computed, so that they are kept whatever becomes of the caller's transaction."""
         wanted = {content: sha256(content) for content in texts}
         found = await self._select(session, _SELECT_OWN, {"memory_id": memory.id}, wanted)
         missing = {c: k for c, k in wanted.items() if c not in found}
@@ -101,6 +107,8 @@ class VectorStore:
                     {"embedder": memory.embedder, "key": missing[content], "embedding": vector}
                 )
             await session.execute(_INSERT_CACHED, rows)
+            if commit_encoded:
+                await session.commit()
         return found
 
     @staticmethod
