@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import psycopg
 from pgvector import Vector as PgVector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,13 +40,14 @@ class CacheStats:
     misses: int = 0
 
 
-_SELECT_OWN = text(
+# psycopg placeholders: these two run on the session's driver connection (below).
+_SELECT_OWN = (
     "SELECT text_sha256, embedding FROM text_vectors "
-    "WHERE memory_id = :memory_id AND text_sha256 = ANY(:keys)"
+    "WHERE memory_id = %(memory_id)s AND text_sha256 = ANY(%(keys)s)"
 )
-_SELECT_CACHED = text(
+_SELECT_CACHED = (
     "SELECT text_sha256, embedding FROM embedding_cache "
-    "WHERE embedder = :embedder AND text_sha256 = ANY(:keys)"
+    "WHERE embedder = %(embedder)s AND text_sha256 = ANY(%(keys)s)"
 )
 _INSERT_CACHED = text(
     "INSERT INTO embedding_cache (embedder, text_sha256, embedding) "
@@ -113,8 +116,14 @@ class VectorStore:
 
     @staticmethod
     async def _select(
-        session: AsyncSession, query: object, params: dict[str, object], wanted: dict[str, bytes]
+        session: AsyncSession, query: str, params: dict[str, object], wanted: dict[str, bytes]
     ) -> dict[str, Vector]:
         by_key = {key: content for content, key in wanted.items()}
-        result = await session.execute(query, {**params, "keys": list(by_key)})  # type: ignore[call-overload]
-        return {by_key[bytes(key)]: unit(vector) for key, vector in result}
+        # Vectors in binary: parsing them from text costs more than the whole look-up. The
+        # driver connection is the session's own, inside its transaction.
+        connection = await (await session.connection()).get_raw_connection()
+        driver: psycopg.AsyncConnection[Any] = connection.driver_connection  # type: ignore[assignment]
+        async with driver.cursor(binary=True) as cursor:
+            await cursor.execute(query, {**params, "keys": list(by_key)})
+            rows = await cursor.fetchall()
+        return {by_key[bytes(key)]: unit(vector) for key, vector in rows}

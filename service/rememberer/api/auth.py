@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rememberer.api.deps import get_services
+from rememberer.api.deps import services_of
 from rememberer.auth import Principal, identify
 from rememberer.db import SessionDep
 from rememberer.errors import Forbidden, MemoryNotFound, Unauthorized
@@ -62,7 +62,7 @@ async def authorize(request: Request, session: SessionDep) -> Principal:
     """The caller, checked against the memory the path names (if it names one)."""
     principal: Principal | None = request.scope.get("state", {}).get(PRINCIPAL)
     if principal is None:  # no middleware in front (or no admin key): identify here
-        settings = get_services(request).settings
+        settings = services_of(request).settings
         key = bearer_key(request.headers.get("authorization"))
         principal = await identify(session, settings.admin_key, key)
     memory = request.path_params.get("memory")
@@ -74,7 +74,7 @@ async def authorize(request: Request, session: SessionDep) -> Principal:
 PrincipalDep = Annotated[Principal, Depends(authorize)]
 
 
-def require_admin(principal: PrincipalDep) -> Principal:
+async def require_admin(principal: PrincipalDep) -> Principal:
     if not principal.is_admin:
         raise Forbidden("only the admin key can manage API keys")
     return principal

@@ -17,6 +17,9 @@ from rememberer.retrieval import SearchParams
 from rememberer.schemas import MEMORY_NAME_PATTERN
 from rememberer.vectors import VectorStore
 
+# Every dependency is `async def`: FastAPI runs plain `def` ones in a thread pool, and the
+# hand-offs of the GIL to and from those threads cost more than the functions themselves.
+
 
 @dataclass(frozen=True)
 class Services:
@@ -27,9 +30,13 @@ class Services:
     metrics: Metrics = field(default_factory=Metrics)
 
 
-def get_services(request: Request) -> Services:
+def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+async def get_services(request: Request) -> Services:
+    return services_of(request)
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -54,7 +61,7 @@ def declared_query(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A misspelt or made-up query parameter is a 422, not silently ignored."""
     route = request.scope.get("route")
     if not isinstance(route, APIRoute):
