@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from rememberer.config import Settings
 from rememberer.observability import configure_logging
@@ -93,8 +95,7 @@ def _serve(settings: Settings, url: str) -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_normally)
     logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
-    uvicorn.run(
-        create_app(settings, database_url=url),
+    options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -103,6 +104,12 @@ def _serve(settings: Settings, url: str) -> None:
         access_log=False,
         timeout_graceful_shutdown=settings.shutdown_timeout,
     )
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings, database_url=url), **options)
+        return
+    # Worker processes build their own app from the environment, this database included.
+    os.environ["REMEMBERER_DATABASE_URL"] = url
+    uvicorn.run("rememberer.app:create_app", factory=True, workers=settings.workers, **options)
 
 
 def is_loopback(host: str) -> bool:

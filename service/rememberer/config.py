@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="service processes; each holds its own connection pool and embedder",
+    )
     db_pool_size: int = Field(10, ge=1, le=100)
     db_max_overflow: int = Field(5, ge=0, le=100)
     exact_search_max_records: int = Field(
