@@ -18,7 +18,14 @@ from benchmarks.memory_bench import LAMBDAS, SCORE_TOLERANCE, K, SizeResult
 from benchmarks.seed import Connection
 
 # The service's shape first (its index is already built), then the alternatives.
-SHAPES = (INDEX_SHAPE, IndexShape("halfvec", 16, 128), IndexShape("vector", 16, 64))
+SHAPES = (
+    INDEX_SHAPE,
+    IndexShape("halfvec", 16, 128),
+    IndexShape("halfvec", 8, 256),
+    IndexShape("vector", 16, 64),
+)
+# New records inserted (then rolled back) to time what the index adds to every new state.
+INSERTS = 100
 EF_SEARCHES = (40, 64, 100)
 
 
@@ -27,6 +34,7 @@ class TuneRow:
     shape: IndexShape
     build_seconds: float
     index_bytes: int
+    insert_ms: float
     ef_search: int
     p50_ms: float
     recall: dict[float, float]
@@ -42,6 +50,22 @@ def _build(connection: Connection, memory: MemoryInfo, shape: IndexShape) -> tup
     size = connection.execute("SELECT pg_relation_size(%s::regclass)", (memory.index_name,))
     row = size.fetchone()
     return seconds, int(row[0]) if row else 0
+
+
+def _insert_ms(connection: Connection, memory: MemoryInfo, vectors: np.ndarray) -> float:
+    """Median time to insert one new record (a new state) into the memory and its index."""
+    times = []
+    with connection.transaction(force_rollback=True):
+        for i, vector in enumerate(vectors):
+            started = time.perf_counter()
+            connection.execute(
+                "INSERT INTO records (memory_id, key, task, observation, embedding, visits, "
+                "last_reward, total_reward, action_history) "
+                "VALUES (%s, %s, 'insert cost', %s, %s, 1, 0, 0, '[]')",
+                (memory.id, f"insert cost {i}".encode(), f"page {i}", vector),
+            )
+            times.append((time.perf_counter() - started) * 1000)
+    return float(np.median(times))
 
 
 class Bench:
@@ -75,6 +99,11 @@ class Bench:
     ) -> list[TuneRow]:
         """`built`: (seconds, bytes) when the memory's index already has this shape."""
         build_seconds, index_bytes = built or _build(self.connection, self.memory, shape)
+        n = min(INSERTS, len(self.queries))
+        new_states = np.concatenate(
+            [self.queries.tasks[:n], self.queries.observations[:n]], axis=1
+        ).astype(np.float32)
+        insert_ms = _insert_ms(self.connection, self.memory, new_states)
         order = shape.order_by(self.memory.dimension, "%s")
         sql = (
             f"SELECT id FROM records WHERE memory_id = {int(self.memory.id)} "
@@ -88,7 +117,9 @@ class Bench:
                 recall[lambda_], times = self.recall_and_latencies(sql, lambda_)
                 latencies += times
             p50 = float(np.percentile(latencies, 50))
-            rows.append(TuneRow(shape, build_seconds, index_bytes, ef_search, p50, recall))
+            rows.append(
+                TuneRow(shape, build_seconds, index_bytes, insert_ms, ef_search, p50, recall)
+            )
         return rows
 
 

@@ -4,6 +4,7 @@ kept in a data folder and reached over its Unix socket."""
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,17 @@ from psycopg import sql
 logger = logging.getLogger(__name__)
 
 DATABASE = "rememberer"
+MIB = 1024 * 1024
+
+
+def shared_buffers_mib(memory_bytes: int) -> int:
+    """PostgreSQL's usual advice, a quarter of the memory, between initdb's 128 MB and 1 GiB:
+    enough to keep a 100k-record memory (table and HNSW index) in the buffer cache."""
+    return max(128, min(1024, memory_bytes // 4 // MIB))
+
+
+def machine_memory_bytes() -> int:
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 class EmbeddedPostgres:
@@ -37,6 +49,12 @@ class EmbeddedPostgres:
                 connection.execute(
                     sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database))
                 )
+            restart = _size_shared_buffers(connection)
+        if restart:
+            # shared_buffers takes effect at a start; this happens once per data folder.
+            logger.info("restarting embedded PostgreSQL with its shared_buffers resized")
+            self._server.cleanup()
+            self._server = get_server(self.pgdata, cleanup_mode="stop")
         return str(self._server.get_uri(database=self.database)).replace(
             "postgresql://", "postgresql+psycopg://", 1
         )
@@ -46,3 +64,16 @@ class EmbeddedPostgres:
             logger.info("stopping embedded PostgreSQL")
             self._server.cleanup()
             self._server = None
+
+
+def _size_shared_buffers(connection: psycopg.Connection[Any]) -> bool:
+    """Sets shared_buffers for this machine; True if the server must restart to apply it."""
+    wanted = shared_buffers_mib(machine_memory_bytes())
+    row = connection.execute(
+        "SELECT setting::bigint * 8192 / %s FROM pg_settings WHERE name = 'shared_buffers'",
+        (MIB,),
+    ).fetchone()
+    if row is not None and int(row[0]) == wanted:
+        return False
+    connection.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(f"{wanted}MB"))
+    return True

@@ -28,7 +28,7 @@ class IndexShape:
 
     precision: Literal["vector", "halfvec"] = "halfvec"
     m: int = 16
-    ef_construction: int = 128
+    ef_construction: int = 256
 
     def expression(self, dimension: int) -> str:
         return f"(embedding::{self.precision}({2 * dimension}))"
