@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ class SentenceEmbedder:
         self._threads = threads
         self._model: Any = None
         self._load_lock = threading.Lock()
+        # One thread encodes, always the same one: torch keeps its pool of worker threads
+        # per calling thread, and a batch at a time is how the model is used anyway.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task[None] | None = None
         self.texts_encoded = 0
@@ -106,7 +110,8 @@ class SentenceEmbedder:
                 size += len(job.texts)
             texts = [text for job in jobs for text in job.texts]
             try:
-                vectors = await asyncio.to_thread(self.encode_now, texts)
+                loop = asyncio.get_running_loop()
+                vectors = await loop.run_in_executor(self._executor, self.encode_now, texts)
             except Exception as exc:  # the callers get the error, the worker lives on
                 for job in jobs:
                     if not job.result.done():
@@ -123,6 +128,7 @@ class SentenceEmbedder:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
             self._worker = None
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass

@@ -3,7 +3,9 @@
 A record's embedding is [unit(task); unit(observation)], so its inner product with the query
 [λ·unit(q_task); (1−λ)·unit(q_obs)] is exactly that score, for any λ chosen per query, and
 pgvector's `<#>` (negative inner product) orders by it. Small memories are scanned exactly;
-larger ones use the memory's own HNSW index.
+larger ones use the memory's own HNSW index. Candidates are rescored and their ties broken in
+the same statement, which for `retrieve` also returns the records and their action values:
+a retrieval is one round trip once the transaction is prepared (`uses_index`).
 """
 
 from __future__ import annotations

@@ -194,17 +194,20 @@ _GIVEN_TARGETS = (
 @lru_cache(maxsize=256)
 def _bootstrapped_targets(memory: MemoryInfo, index: bool) -> str:
     return f"""
-        SELECT :rewards + :discount * COALESCE(max(a.q), 0) AS target,
-               :rewards + :discount * COALESCE(max(COALESCE(a.q_b, a.q)), 0) AS target_a,
-               :rewards + :discount * COALESCE(max(COALESCE(a.q_a, a.q)), 0) AS target_b
+        SELECT :rewards + :discount * COALESCE(best, 0) AS target,
+               :rewards + :discount * COALESCE(best_b, 0) AS target_a,
+               :rewards + :discount * COALESCE(best_a, 0) AS target_b
         FROM (
-          (SELECT id FROM records WHERE memory_id = :m AND key = :next_key)
-          UNION ALL
-          (SELECT id FROM ({ranking_sql(memory, index)}) nearest
-           WHERE NOT EXISTS (SELECT 1 FROM records WHERE memory_id = :m AND key = :next_key))
-          LIMIT 1
-        ) state
-        JOIN action_values a ON a.record_id = state.id
+          SELECT {double_q.BEST_VALUES}
+          FROM (
+            (SELECT id FROM records WHERE memory_id = :m AND key = :next_key)
+            UNION ALL
+            (SELECT id FROM ({ranking_sql(memory, index)}) nearest
+             WHERE NOT EXISTS (SELECT 1 FROM records WHERE memory_id = :m AND key = :next_key))
+            LIMIT 1
+          ) state
+          JOIN action_values a ON a.record_id = state.id
+        ) best
     """
 
 
