@@ -20,8 +20,8 @@ from benchmarks.seed import Connection
 # The service's shape first (its index is already built), then the alternatives.
 SHAPES = (
     INDEX_SHAPE,
-    IndexShape("halfvec", 16, 128),
-    IndexShape("halfvec", 8, 256),
+    IndexShape("halfvec", 16, 256),
+    IndexShape("halfvec", 12, 256),
     IndexShape("vector", 16, 64),
 )
 # New records inserted (then rolled back) to time what the index adds to every new state.
