@@ -23,6 +23,7 @@ class Machine:
     sentence_transformers: str
     postgresql: str
     pgvector: str
+    shared_buffers: str
 
     def rows(self) -> list[tuple[str, str]]:
         load = ", ".join(f"{x:.2f}" for x in self.load_average)
@@ -34,6 +35,7 @@ class Machine:
             ("Python", self.python),
             ("torch / sentence-transformers", f"{self.torch} / {self.sentence_transformers}"),
             ("PostgreSQL / pgvector", f"{self.postgresql} / {self.pgvector}"),
+            ("PostgreSQL shared_buffers", self.shared_buffers),
         ]
 
 
@@ -53,6 +55,7 @@ def _memory_gib() -> float:
 
 def describe(connection: Connection) -> Machine:
     server = connection.execute("SHOW server_version").fetchone()
+    buffers = connection.execute("SHOW shared_buffers").fetchone()
     vector = connection.execute(
         "SELECT extversion FROM pg_extension WHERE extname = 'vector'"
     ).fetchone()
@@ -67,4 +70,5 @@ def describe(connection: Connection) -> Machine:
         sentence_transformers=version("sentence-transformers"),
         postgresql=str(server[0]) if server else "?",
         pgvector=str(vector[0]) if vector else "?",
+        shared_buffers=str(buffers[0]) if buffers else "?",
     )

@@ -49,14 +49,11 @@ class Target:
 LATENCY_WHY = (
     "The HNSW search itself is a few milliseconds (see the side-by-side table); the rest is "
     "the request path on a 2-core machine shared with the database, the load generator and "
-    "other jobs (see the load average): FastAPI + pydantic, and the round trips of one "
-    "retrieve (pool check-out ping, BEGIN, memory, client vectors, search settings + size, "
-    "the HNSW query, settings restore, exemplars with their actions, COMMIT), each of them "
-    "a wake-up of another process that waits for a core. At 100k the HNSW search also "
-    "reads a 195 MiB index and a 444 MiB table through 128 MB of shared buffers. What "
-    "would close it: an idle machine or a core per process, the memory and vector "
-    "look-ups cached in-process, the statements of one retrieve sent in one psycopg "
-    "pipeline, shared_buffers sized to the memories, more uvicorn workers."
+    "other jobs (see the load average): HTTP, FastAPI + pydantic, and five round trips "
+    "(BEGIN, client vectors, search settings or capped count, the ranked exemplars with "
+    "their actions in one statement, COMMIT), each a wake-up of another process that may "
+    "wait for a core. What would close it: an idle machine or a core per process, the "
+    "client vectors cached in-process, the remaining statements sent in one psycopg pipeline."
 )
 WHY = {
     "p50": LATENCY_WHY,
@@ -68,11 +65,17 @@ WHY = {
         "(m, ef_construction) buys recall with latency or build time: see the HNSW table."
     ),
     "update": (
-        "Each transition is about ten SQL statements (episode lock and window, record upsert, "
-        "action upsert, bootstrap look-up: own record or a k=1 HNSW search, step log), each "
-        "a round trip from one Python process. What would close it: set-based updates (one "
-        "statement per call for all due pairs), a psycopg pipeline, several uvicorn workers "
-        "and a machine that is not shared."
+        "Every transition of the benchmark reaches a new observation, so every pair update "
+        "inserts a new state into the memory's HNSW index: at 100k that insert alone costs "
+        "the database several milliseconds (the `insert` column of the HNSW table; a table "
+        "without the index takes under half a millisecond), on top of the k = 1 bootstrap "
+        "search. With both cores shared by the database, the service and the load generator, "
+        "that bounds new-state transitions to a few hundred per second. The service side is "
+        "three statements per transition (record and action value; bootstrap search and "
+        "learning; the step log, written once per call) plus a handful per call. What would "
+        "close it: more cores (the index insert is per record and runs in parallel across "
+        "agents), agents that revisit states (a revisit inserts nothing), or a cheaper graph "
+        "(a smaller m costs recall, see the HNSW table)."
     ),
     "uncached": (
         "Embedding one ~100-token observation on the CPU takes most of the budget (see "
@@ -209,7 +212,7 @@ def _method(report: Report) -> list[str]:
         "",
         "- One run of one command, so every ratio below compares numbers taken minutes apart "
         "on the same machine. The service runs as its own process (`rememberer serve`, one "
-        "uvicorn worker) on an embedded PostgreSQL (initdb defaults: shared_buffers 128 MB); "
+        "uvicorn worker) on an embedded PostgreSQL (shared_buffers as the machine table says); "
         "the load generator (a minimal keep-alive HTTP/1.1 client, closed loop) runs on the "
         "same 2 cores, as do the other jobs of the machine (load average above).",
         "- Data: synthetic, clustered like an agent's memory, not uniform noise: 100 topic "

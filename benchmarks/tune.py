@@ -21,7 +21,7 @@ from benchmarks.seed import Connection
 SHAPES = (
     INDEX_SHAPE,
     IndexShape("halfvec", 16, 256),
-    IndexShape("halfvec", 12, 256),
+    IndexShape("halfvec", 8, 256),
     IndexShape("vector", 16, 64),
 )
 # New records inserted (then rolled back) to time what the index adds to every new state.

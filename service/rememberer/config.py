@@ -38,7 +38,7 @@ class Settings(BaseSettings):
         2_000, ge=0, description="memories up to this size are ranked by an exact scan"
     )
     hnsw_ef_search: int = Field(
-        100, ge=1, le=1000, description="HNSW candidate list for k = 5; larger k scale it up"
+        64, ge=1, le=1000, description="HNSW candidate list for k = 5; larger k scale it up"
     )
     memory_cache_seconds: float = Field(
         2.0,

@@ -27,7 +27,7 @@ class IndexShape:
     right candidates; the values below were chosen by measurement (docs/BENCHMARKS.md)."""
 
     precision: Literal["vector", "halfvec"] = "halfvec"
-    m: int = 8
+    m: int = 12
     ef_construction: int = 256
 
     def expression(self, dimension: int) -> str:
