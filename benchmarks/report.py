@@ -255,7 +255,8 @@ def _targets(report: Report) -> list[str]:
     lines = ["## Targets", "", *_table(["target", "goal", "measured", ""], rows)]
     for t in measured:
         if not t.met:
-            lines += [f"**{t.name}**: missed by {t.factor:.1f}×. {t.why}", ""]
+            by = f"{(t.factor - 1) * 100:.0f} %" if t.factor < 1.1 else f"{t.factor:.1f}×"
+            lines += [f"**{t.name}**: missed by {by}. {t.why}", ""]
     return lines
 
 

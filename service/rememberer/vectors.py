@@ -40,13 +40,14 @@ class CacheStats:
     misses: int = 0
 
 
-# psycopg placeholders: these two run on the session's driver connection (below).
-_SELECT_OWN = (
-    "SELECT text_sha256, embedding FROM text_vectors "
-    "WHERE memory_id = %(memory_id)s AND text_sha256 = ANY(%(keys)s)"
-)
-_SELECT_CACHED = (
-    "SELECT text_sha256, embedding FROM embedding_cache "
+# Both places a text's vector can be, in one round trip: the memory's own vectors and the
+# embedder's cache (`own` tells them apart). psycopg placeholders: it runs on the session's
+# driver connection (below).
+_SELECT_KNOWN = (
+    "SELECT text_sha256, embedding, true AS own FROM text_vectors "
+    "WHERE memory_id = %(memory_id)s AND text_sha256 = ANY(%(keys)s) "
+    "UNION ALL "
+    "SELECT text_sha256, embedding, false AS own FROM embedding_cache "
     "WHERE embedder = %(embedder)s AND text_sha256 = ANY(%(keys)s)"
 )
 _INSERT_CACHED = text(
@@ -90,13 +91,13 @@ class VectorStore:
         """Unit vectors of the texts. `commit_encoded`: commit the session if new embeddings
         were computed, so that they are kept whatever becomes of the caller's transaction."""
         wanted = {content: sha256(content) for content in texts}
-        found = await self._select(session, _SELECT_OWN, {"memory_id": memory.id}, wanted)
+        found, cached = await self._select_known(session, memory, wanted)
         missing = {c: k for c, k in wanted.items() if c not in found}
         if not missing:
             return found
         if memory.embedder == CLIENT_EMBEDDER:
             raise MissingEmbedding(next(iter(missing)))
-        cached = await self._select(session, _SELECT_CACHED, {"embedder": memory.embedder}, missing)
+        cached = {c: v for c, v in cached.items() if c in missing}
         found.update(cached)
         self.stats.hits += len(cached)
         to_encode = [c for c in missing if c not in cached]
@@ -115,15 +116,21 @@ class VectorStore:
         return found
 
     @staticmethod
-    async def _select(
-        session: AsyncSession, query: str, params: dict[str, object], wanted: dict[str, bytes]
-    ) -> dict[str, Vector]:
+    async def _select_known(
+        session: AsyncSession, memory: MemoryInfo, wanted: dict[str, bytes]
+    ) -> tuple[dict[str, Vector], dict[str, Vector]]:
+        """The memory's own vectors of the texts, and the embedder's cached ones."""
         by_key = {key: content for content, key in wanted.items()}
         # Vectors in binary: parsing them from text costs more than the whole look-up. The
         # driver connection is the session's own, inside its transaction.
         connection = await (await session.connection()).get_raw_connection()
         driver: psycopg.AsyncConnection[Any] = connection.driver_connection  # type: ignore[assignment]
+        params = {"memory_id": memory.id, "embedder": memory.embedder, "keys": list(by_key)}
         async with driver.cursor(binary=True) as cursor:
-            await cursor.execute(query, {**params, "keys": list(by_key)})
+            await cursor.execute(_SELECT_KNOWN, params)
             rows = await cursor.fetchall()
-        return {by_key[bytes(key)]: unit(vector) for key, vector in rows}
+        own: dict[str, Vector] = {}
+        cached: dict[str, Vector] = {}
+        for key, vector, is_own in rows:
+            (own if is_own else cached)[by_key[bytes(key)]] = unit(vector)
+        return own, cached
