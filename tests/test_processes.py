@@ -277,3 +277,29 @@ def test_database_outage_is_503_and_the_sdk_rides_it_out(
             set_database_online(admin_url, name, online=True)
     assert memory.name == memory_name
     assert any("-> 503; retry" in r.getMessage() for r in caplog.records)
+
+
+def test_workers_share_one_port_and_stop_together(
+    database_url: str, tmp_path: Path, memory_name: str
+) -> None:
+    """REMEMBERER_WORKERS=2: two service processes behind one port, both stopped by SIGTERM."""
+    import psutil
+
+    from tests.test_api import client_memory, step, update
+
+    service = ServiceProcess(database_url, tmp_path, REMEMBERER_WORKERS="2").start()
+    try:
+        workers = psutil.Process(service.process.pid).children()  # type: ignore[union-attr]
+        serving = [w for w in workers if "multiprocessing" in " ".join(w.cmdline())]
+        assert len(serving) >= 2, [w.cmdline() for w in workers]
+        with httpx.Client(base_url=service.url, timeout=30) as api:
+            client_memory(api, memory_name)
+            for episode in range(6):  # several connections, so both workers take requests
+                answer = update(api, memory_name, f"e{episode}", step(0, "a", "go", 1.0, "b", True))
+                assert answer.status_code == 200, answer.text
+            body = {"task": "task", "observation": "a", "k": 1}
+            found = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
+        assert found["exemplars"][0]["actions"][0]["visits"] == 6
+    finally:
+        assert service.stop() == 0, service.log()
+    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in serving)
