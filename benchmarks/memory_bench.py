@@ -54,6 +54,8 @@ class SizeResult:
     python_scan_ms: list[float]
     update_per_step: LoadResult
     update_per_episode: LoadResult
+    # The same episodes again under new ids: every state is known, nothing is inserted.
+    update_revisiting: LoadResult
     transitions_per_episode: int
     # What was seeded and asked, for the tuning runs on the same memory.
     data: Dataset = field(repr=False)
@@ -130,7 +132,7 @@ def measure_size(
     logger.info("scans side by side, %d records", size)
     scans = _time_scans(url, memory, data, ids, queries, plan)
     logger.info("updates, %d records", size)
-    per_step, per_episode = _time_updates(api, memory, generator, data, plan)
+    per_step, per_episode, revisiting = _time_updates(api, memory, generator, data, plan)
     return SizeResult(
         memory=memory,
         size=size,
@@ -144,6 +146,7 @@ def measure_size(
         python_scan_ms=scans[3],
         update_per_step=per_step,
         update_per_episode=per_episode,
+        update_revisiting=revisiting,
         transitions_per_episode=plan.episode_steps,
         data=data,
         ids=ids,
@@ -224,7 +227,10 @@ def _episode_call(memory: str, episode_id: str, task: str, pages: list[str], bat
 
 def _time_updates(
     api: httpx.Client, memory: str, generator: Generator, data: Dataset, plan: Plan
-) -> tuple[LoadResult, LoadResult]:
+) -> tuple[LoadResult, LoadResult, LoadResult]:
+    """One transition per call and one episode per call, each through new observations
+    (every pair creates a state record); then the batched episodes again under new
+    episode ids, so that every state already has its record (revisits)."""
     results = []
     for batched in (False, True):
         prefix = f"{memory} {'batched' if batched else 'stepwise'}"
@@ -235,4 +241,9 @@ def _time_updates(
             for e, (task, pages) in enumerate(episodes)
         ]
         results.append(run_load(str(api.base_url), calls, plan.agents))
-    return results[0], results[1]
+    again = [
+        _episode_call(memory, f"{prefix} {e} again", task, pages, batched=True)
+        for e, (task, pages) in enumerate(episodes)
+    ]
+    results.append(run_load(str(api.base_url), again, plan.agents))
+    return results[0], results[1], results[2]

@@ -54,6 +54,7 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     assert size.recall == {0.1: 1.0, 0.5: 1.0, 0.9: 1.0}
     assert len(size.one_client.latencies_ms) == 12
     assert size.update_per_step.requests == size.update_per_episode.requests > 0
+    assert size.update_revisiting.requests == size.update_per_episode.requests
     assert report.server_embedded.stats["embedding_cache"]["misses"] >= 2
     assert all(e.texts_per_second > 0 and e.single_text_ms > 0 for e in report.embed)
     [tuned] = report.tuning
