@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
+from benchmarks.load import LoadResult
 from benchmarks.machine import Machine
 from benchmarks.memory_bench import LAMBDAS, K, Plan, SizeResult
 from benchmarks.onnx_check import BackendRow
@@ -122,11 +123,8 @@ def _size(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
 
 
-def transitions_per_second(result: SizeResult, batched: bool, revisiting: bool = False) -> float:
-    if revisiting:
-        load = result.update_revisiting
-    else:
-        load = result.update_per_episode if batched else result.update_per_step
+def transitions_per_second(result: SizeResult, load: LoadResult) -> float:
+    """Transitions/s of one of `result`'s update runs (every call of its load is an episode)."""
     return load.throughput * result.transitions_per_episode
 
 
@@ -136,9 +134,9 @@ def targets(report: Report) -> list[Target]:
     p99 = largest.one_client.percentile(99)
     ratio = p50 / smallest.one_client.percentile(50)
     worst_recall = min(min(r.recall.values()) for r in report.sizes)
-    stepwise = min(transitions_per_second(r, batched=False) for r in report.sizes)
-    batched = min(transitions_per_second(r, batched=True) for r in report.sizes)
-    revisits = min(transitions_per_second(r, batched=True, revisiting=True) for r in report.sizes)
+    stepwise = min(transitions_per_second(r, r.update_per_step) for r in report.sizes)
+    batched = min(transitions_per_second(r, r.update_per_episode) for r in report.sizes)
+    revisits = min(transitions_per_second(r, r.update_revisiting) for r in report.sizes)
     uncached = report.server_embedded.uncached.percentile(50)
     big = _size(largest.size)
     rss_mb = report.rss / 10**6
@@ -362,9 +360,9 @@ def _updates(report: Report) -> list[str]:
     rows = [
         [
             _size(r.size),
-            f"{transitions_per_second(r, batched=False):,.0f}",
-            f"{transitions_per_second(r, batched=True):,.0f}",
-            f"{transitions_per_second(r, batched=True, revisiting=True):,.0f}",
+            f"{transitions_per_second(r, r.update_per_step):,.0f}",
+            f"{transitions_per_second(r, r.update_per_episode):,.0f}",
+            f"{transitions_per_second(r, r.update_revisiting):,.0f}",
         ]
         for r in report.sizes
     ]

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.embeddings import Vector
 from rememberer.lcs import ElementSimilarity
-from rememberer.memories import MemoryInfo
+from rememberer.memories import MemoryInfo, count_records_up_to
 from rememberer.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
@@ -78,9 +78,6 @@ def search_binds(
     }
 
 
-_COUNT_UP_TO = text(
-    "SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :cap) s"
-)
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
 # otherwise may prefer the memory_id B-tree plus a sort of every record). Both settings end
 # with the transaction; the statements that follow in it gain nothing from a sort plan.
@@ -117,8 +114,8 @@ async def uses_index(
     ):
         return decided.index
     if memory.id not in params.large_memories:
-        cap = {"m": memory.id, "cap": params.exact_max_records + 1}
-        if await session.scalar(_COUNT_UP_TO, cap) <= params.exact_max_records:
+        size = await count_records_up_to(session, memory, params.exact_max_records)
+        if size <= params.exact_max_records:
             session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)
             return False
         params.large_memories.add(memory.id)

@@ -436,7 +436,7 @@ class Updater:
         await self._need_vectors([task, observation])
         if self.memory.observation_similarity == LCS:
             best = await self._best_value(task, observation)
-            return _GIVEN_TARGETS, {**Targets.bootstrapped(rewards, gamma**horizon, best).params()}
+            return _GIVEN_TARGETS, Targets.bootstrapped(rewards, gamma**horizon, best).params()
         index = await uses_index(self.session, self.memory, self.search, 1 + TIE_MARGIN)
         binds = search_binds(
             self._vectors[task], self._vectors[observation], self.memory.lambda_, 1, 1 + TIE_MARGIN
