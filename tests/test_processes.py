@@ -290,7 +290,8 @@ def test_workers_share_one_port_and_stop_together(
     service = ServiceProcess(database_url, tmp_path, REMEMBERER_WORKERS="2").start()
     try:
         workers = psutil.Process(service.process.pid).children()  # type: ignore[union-attr]
-        serving = [w for w in workers if "multiprocessing" in " ".join(w.cmdline())]
+        # uvicorn's workers are spawned processes (multiprocessing's resource tracker is not one).
+        serving = [w for w in workers if "spawn_main" in " ".join(w.cmdline())]
         assert len(serving) >= 2, [w.cmdline() for w in workers]
         with httpx.Client(base_url=service.url, timeout=30) as api:
             client_memory(api, memory_name)
@@ -302,4 +303,5 @@ def test_workers_share_one_port_and_stop_together(
         assert found["exemplars"][0]["actions"][0]["visits"] == 6
     finally:
         assert service.stop() == 0, service.log()
-    assert not any(w.is_running() and w.status() != psutil.STATUS_ZOMBIE for w in serving)
+    _, alive = psutil.wait_procs(serving, timeout=10)
+    assert not alive, [w.cmdline() for w in alive]
