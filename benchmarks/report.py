@@ -243,9 +243,10 @@ def _method(report: Report) -> list[str]:
         "384-dimensional unit vectors, a record's vector is [task; observation]. Queries: 70 % "
         "a seen task with a new observation, 30 % a new task. Vectors are supplied by the "
         "client (PUT /embeddings), so embedding cost is measured apart.",
-        "- Seeding: binary COPY straight into `records` (the service's own keys and "
-        "vectors) plus two action values per record, then the memory's HNSW index is built "
-        "once (maintenance_work_mem 1 GB, one parallel worker) and timed.",
+        "- Seeding: binary COPY straight into `records` and `record_embeddings` (the "
+        "service's own keys and vectors; the tables column is their size together) plus two "
+        "action values per record, then the memory's HNSW index is built once "
+        "(maintenance_work_mem 1 GB, one parallel worker) and timed.",
         f"- `/retrieve`: k = 5, λ = 0.5, {plan.queries} queries after a warm-up, one client "
         f"then {plan.agents} concurrent clients. Recall@5: the service's answer against an "
         "exact numpy scan of the same vectors, for each λ; an exemplar counts if its exact "
@@ -367,7 +368,7 @@ def _updates(report: Report) -> list[str]:
         for r in report.sizes
     ]
     seed = _table(
-        ["records", "COPY + actions s", "HNSW build s", "index MiB", "records table MiB"],
+        ["records", "COPY + actions s", "HNSW build s", "index MiB", "tables MiB"],
         _seed_rows(report),
     )
     return [

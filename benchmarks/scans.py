@@ -71,9 +71,9 @@ class SqlScans:
         self.connection = connection
         self.memory = memory
         connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-        where = f"WHERE memory_id = {int(memory.id)}"
-        self._exact = f"SELECT id FROM records {where} ORDER BY embedding <#> %s LIMIT %s"
-        self._hnsw = f"SELECT id FROM records {where} ORDER BY {memory.index_order('%s')} LIMIT %s"
+        select = f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(memory.id)}"
+        self._exact = f"{select} ORDER BY embedding <#> %s LIMIT %s"
+        self._hnsw = f"{select} ORDER BY {memory.index_order('%s')} LIMIT %s"
 
     def exact(self, task: Matrix, observation: Matrix, lambda_: float, k: int) -> list[int]:
         return self._ids(self._exact, task, observation, lambda_, k)

@@ -26,10 +26,14 @@ ACTIONS_PER_RECORD = 2
 Connection = psycopg.Connection[TupleRow]
 
 _COPY_RECORDS = (
-    "COPY records (memory_id, key, task, observation, embedding, visits, last_reward, "
+    "COPY records (memory_id, key, task, observation, visits, last_reward, "
     "total_reward, action_history) FROM STDIN WITH (FORMAT BINARY)"
 )
-_RECORD_TYPES = ["int8", "bytea", "text", "text", "vector", "int4", "float8", "float8", "jsonb"]
+_RECORD_TYPES = ["int8", "bytea", "text", "text", "int4", "float8", "float8", "jsonb"]
+_COPY_EMBEDDINGS = (
+    "COPY record_embeddings (record_id, memory_id, embedding) FROM STDIN WITH (FORMAT BINARY)"
+)
+_EMBEDDING_TYPES = ["int8", "int8", "vector"]
 # Two actions per record with made-up values, so exemplars carry actions as real ones do.
 _SEED_ACTIONS = """
     INSERT INTO action_values (record_id, action_key, action, q, reward, visits)
@@ -78,15 +82,17 @@ def seed(url: str, name: str, data: Dataset) -> tuple[SeedTimes, list[int]]:
         connection.execute(f"DROP INDEX IF EXISTS {memory.index_name}")
         started = time.perf_counter()
         _copy_records(connection, memory, data)
+        ids = _record_ids(connection, memory, data)
+        _copy_embeddings(connection, memory, data, ids)
         connection.execute(_SEED_ACTIONS, {"per_record": ACTIONS_PER_RECORD, "memory": memory.id})
-        connection.execute("ANALYZE records")
-        connection.execute("ANALYZE action_values")
+        for table in ("records", "record_embeddings", "action_values"):
+            connection.execute(f"ANALYZE {table}")
         copied = time.perf_counter()
         build_index(connection, memory)
         built = time.perf_counter()
-        ids = _record_ids(connection, memory, data)
         sizes = connection.execute(
-            "SELECT pg_relation_size(%s::regclass), pg_relation_size('records')",
+            "SELECT pg_relation_size(%s::regclass), "
+            "pg_relation_size('records') + pg_relation_size('record_embeddings')",
             (memory.index_name,),
         ).fetchone()
         assert sizes is not None
@@ -107,20 +113,18 @@ def _copy_records(connection: Connection, memory: MemoryInfo, data: Dataset) -> 
         copy.set_types(_RECORD_TYPES)
         for i in range(len(data)):
             task, observation = data.task_texts[i], data.observation_texts[i]
+            key = record_key(task, observation)
+            copy.write_row((memory.id, key, task, observation, 1, 0.0, 0.0, empty_history))
+
+
+def _copy_embeddings(
+    connection: Connection, memory: MemoryInfo, data: Dataset, ids: list[int]
+) -> None:
+    with connection.cursor() as cursor, cursor.copy(_COPY_EMBEDDINGS) as copy:
+        copy.set_types(_EMBEDDING_TYPES)
+        for i, record_id in enumerate(ids):
             embedding = np.concatenate([data.tasks[i], data.observations[i]])
-            copy.write_row(
-                (
-                    memory.id,
-                    record_key(task, observation),
-                    task,
-                    observation,
-                    embedding,
-                    1,
-                    0.0,
-                    0.0,
-                    empty_history,
-                )
-            )
+            copy.write_row((record_id, memory.id, embedding))
 
 
 def _record_ids(connection: Connection, memory: MemoryInfo, data: Dataset) -> list[int]:

@@ -19,22 +19,25 @@ from rememberer import capacity, schemas
 from rememberer.embeddings import Vector
 from rememberer.memories import MemoryInfo
 from rememberer.retrieval import SearchParams
-from rememberer.rlem import record_key
+from rememberer.rlem import EMBED_NEW_RECORD, record_key
 from rememberer.vectors import VectorStore, sha256
 
 _UPSERT_RECORD = text(
-    """
-    INSERT INTO records (memory_id, key, task, observation, embedding, visits, last_reward,
-                         total_reward, action_history, extra)
-    VALUES (:m, :key, :task, :observation, :embedding, :visits, :last_reward, :total_reward,
-            CAST(:history AS jsonb), CAST(:extra AS jsonb))
-    ON CONFLICT (memory_id, key) DO UPDATE SET
-      visits = EXCLUDED.visits,
-      last_reward = EXCLUDED.last_reward,
-      total_reward = EXCLUDED.total_reward,
-      action_history = EXCLUDED.action_history,
-      extra = EXCLUDED.extra
-    RETURNING id, (xmax = 0) AS created
+    f"""
+    WITH touched AS (
+      INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
+                           total_reward, action_history, extra)
+      VALUES (:m, :key, :task, :observation, :visits, :last_reward, :total_reward,
+              CAST(:history AS jsonb), CAST(:extra AS jsonb))
+      ON CONFLICT (memory_id, key) DO UPDATE SET
+        visits = EXCLUDED.visits,
+        last_reward = EXCLUDED.last_reward,
+        total_reward = EXCLUDED.total_reward,
+        action_history = EXCLUDED.action_history,
+        extra = EXCLUDED.extra
+      RETURNING id, (xmax = 0) AS created
+    ), {EMBED_NEW_RECORD}
+    SELECT id, created FROM touched
     """
 )
 _DELETE_OTHER_ACTIONS = text(

@@ -59,7 +59,10 @@ _MOST_REDUNDANT = text(
 )
 _EVICT = text("DELETE FROM records WHERE id = :id")
 _ORPHANS = text("SELECT id FROM records WHERE memory_id = :m AND nearest_id = :id")
-_RECORD = text("SELECT embedding, observation FROM records WHERE id = :id")
+_RECORD = text(
+    "SELECT e.embedding, r.observation FROM records r "
+    "JOIN record_embeddings e ON e.record_id = r.id WHERE r.id = :id"
+)
 _SET_NEAREST = text("UPDATE records SET redundancy = :score, nearest_id = :nearest WHERE id = :id")
 # A record's nearest is the new one if the new one is more similar than its nearest so far.
 _RAISE_NEIGHBOURS = text(

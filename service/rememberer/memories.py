@@ -83,7 +83,7 @@ def hnsw_index_ddl(memory: MemoryInfo, shape: IndexShape | None = None) -> str:
     records and a nearest-neighbour search never loses results to a memory_id filter."""
     shape = shape or INDEX_SHAPE
     return (
-        f"CREATE INDEX {memory.index_name} ON records "
+        f"CREATE INDEX {memory.index_name} ON record_embeddings "
         f"USING hnsw ({shape.expression(memory.dimension)} {shape.precision}_ip_ops) "
         f"WITH (m = {int(shape.m)}, ef_construction = {int(shape.ef_construction)}) "
         f"WHERE memory_id = {int(memory.id)}"

@@ -65,7 +65,9 @@ class MemoryRow(Base):
 
 
 class RecordRow(Base):
-    """One (task, observation) state. `embedding` is [unit(task); unit(observation)]."""
+    """One (task, observation) state: what its visits taught. Its vector, which never
+    changes, is a RecordEmbeddingRow, so that an update of a visited state rewrites a small
+    row on its own page (a heap-only update) and no index entry."""
 
     __tablename__ = "records"
 
@@ -74,9 +76,6 @@ class RecordRow(Base):
     key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     task: Mapped[str] = mapped_column(Text, nullable=False)
     observation: Mapped[str] = mapped_column(Text, nullable=False)
-    # Untyped: each memory fixes its own dimension; its HNSW index casts to halfvec(2·d)
-    # (memories.INDEX_SHAPE; built per memory, so not declared here).
-    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
     visits: Mapped[int] = mapped_column(Integer, nullable=False)
     last_reward: Mapped[float] = mapped_column(Float, nullable=False)
     total_reward: Mapped[float] = mapped_column(Float, nullable=False)
@@ -93,7 +92,24 @@ class RecordRow(Base):
         Index("records_task", "task", postgresql_using="hash"),
         Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
         Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
+        {"postgresql_with": {"fillfactor": 85}},
     )
+
+
+class RecordEmbeddingRow(Base):
+    """A record's vector, [unit(task); unit(observation)], written once with the record."""
+
+    __tablename__ = "record_embeddings"
+
+    record_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("records.id", ondelete="CASCADE"), primary_key=True
+    )
+    memory_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # Untyped: each memory fixes its own dimension; its HNSW index casts to halfvec(2·d)
+    # (memories.INDEX_SHAPE; built per memory, so not declared here).
+    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+
+    __table_args__ = (Index("record_embeddings_memory", "memory_id"),)
 
 
 class ActionValueRow(Base):

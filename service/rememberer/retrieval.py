@@ -132,15 +132,16 @@ def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = Fal
     order_by = memory.index_order(":q") if index else "embedding <#> :q"
     d = memory.dimension
     # memory_id is a literal so that the planner can match the memory's partial index.
+    observation = "(SELECT observation FROM records r WHERE r.id = c.id)"
     return f"""
-        SELECT c.id, {"c.observation" if with_observation else "NULL::text"} AS observation,
+        SELECT c.id, {observation if with_observation else "NULL::text"} AS observation,
                -(c.embedding <#> :q) AS score,
                -(subvector(c.embedding, 1, {d}) <#> :t) AS task_score,
                -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
                COALESCE((SELECT sum(a.visits) FROM action_values a WHERE a.record_id = c.id), 0)
                  AS total_visits
         FROM (
-          SELECT id, embedding{", observation" if with_observation else ""} FROM records
+          SELECT record_id AS id, embedding FROM record_embeddings
           WHERE memory_id = {int(memory.id)} ORDER BY {order_by} LIMIT :n
         ) c
     """

@@ -152,6 +152,16 @@ _OWN_RECORD_VALUE = text(
 _RECORD_VALUE = text(f"SELECT {double_q.BEST_VALUES} FROM action_values a WHERE a.record_id = :id")
 
 
+# Follows a `touched` CTE (an upsert into records returning id and created): a new record
+# gets its vector :embedding, a revisited one keeps the one it has.
+EMBED_NEW_RECORD = """
+    embedded AS (
+      INSERT INTO record_embeddings (record_id, memory_id, embedding)
+      SELECT id, :m, :embedding FROM touched WHERE created
+    )
+"""
+
+
 @lru_cache(maxsize=256)
 def _touch_record_sql(memory: MemoryInfo) -> TextClause:
     """Create the state record, or revisit it: visits + 1, rewards averaged, history kept;
@@ -160,9 +170,9 @@ def _touch_record_sql(memory: MemoryInfo) -> TextClause:
     return text(
         f"""
         WITH touched AS (
-          INSERT INTO records (memory_id, key, task, observation, embedding, visits,
+          INSERT INTO records (memory_id, key, task, observation, visits,
                                last_reward, total_reward, action_history)
-          VALUES (:m, :key, :task, :observation, :embedding, 1,
+          VALUES (:m, :key, :task, :observation, 1,
                   :last_reward, :total_reward, CAST(:history AS jsonb))
           ON CONFLICT (memory_id, key) DO UPDATE SET
             visits = records.visits + 1,
@@ -172,7 +182,7 @@ def _touch_record_sql(memory: MemoryInfo) -> TextClause:
               + (EXCLUDED.total_reward - records.total_reward) * {rate},
             action_history = {_HISTORY_KEPT[memory.action_history_mode]}
           RETURNING id, (xmax = 0) AS created
-        ), ensured AS (
+        ), {EMBED_NEW_RECORD}, ensured AS (
           INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits)
           SELECT id, :action_key, :action, :note, 0, 0, 0 FROM touched
           ON CONFLICT DO NOTHING
