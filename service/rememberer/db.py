@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Any
 
+import psycopg
 from fastapi import Depends, Request
-from sqlalchemy.engine import make_url
+from psycopg.rows import namedtuple_row
+from sqlalchemy import TextClause
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError, NoResultFound
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -58,3 +65,68 @@ def register_vector_types(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.run_async(register_vector_async)
+
+
+async def driver_connection(session: AsyncSession) -> psycopg.AsyncConnection[Any]:
+    """The psycopg connection under the session: the same connection, in its transaction."""
+    connection = await (await session.connection()).get_raw_connection()
+    driver: psycopg.AsyncConnection[Any] = connection.driver_connection  # type: ignore[assignment]
+    return driver
+
+
+@dataclass
+class Pending:
+    """A sent statement; its row is read when first asked for (in a pipeline, after a sync)."""
+
+    cursor: psycopg.AsyncCursor[Any]
+    _row: Any = None
+
+    async def one(self) -> Any:
+        if self._row is None:
+            with _as_dbapi_error():
+                self._row = await self.cursor.fetchone()
+            if self._row is None:
+                raise NoResultFound("the statement returned no row")
+        return self._row
+
+
+Send = Callable[[TextClause, Mapping[str, Any]], Awaitable[Pending]]
+
+
+@asynccontextmanager
+async def statements(session: AsyncSession, pipelined: bool) -> AsyncIterator[Send]:
+    """Sends statements on the session's connection, inside its transaction. Pipelined, each
+    goes out without waiting for the answer to the one before (PostgreSQL still runs them
+    in order), and the block's end waits for all answers: one round trip instead of one per
+    statement. Inside a pipelined block nothing else may use the session."""
+    driver = await driver_connection(session)
+    dialect = session.get_bind().dialect
+
+    async def send(clause: TextClause, params: Mapping[str, Any]) -> Pending:
+        sql = _pyformat(clause, dialect)
+        cursor = driver.cursor(row_factory=namedtuple_row)
+        with _as_dbapi_error(sql, params):
+            await cursor.execute(sql, params)
+        return Pending(cursor)
+
+    if not pipelined:
+        yield send
+        return
+    with _as_dbapi_error():
+        async with driver.pipeline():
+            yield send
+
+
+@lru_cache(maxsize=1024)
+def _pyformat(clause: TextClause, dialect: Dialect) -> str:
+    """The clause with psycopg's %(name)s placeholders (and % escaped) instead of :name."""
+    return str(clause.compile(dialect=dialect))
+
+
+@contextmanager
+def _as_dbapi_error(sql: str = "", params: Mapping[str, Any] | None = None) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy raises them, so that one handler maps them all."""
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc

@@ -60,6 +60,8 @@ class Targets:
 
 # A target of the pair being learned, read from the learning statement's `targets` CTE.
 TARGET = "(SELECT {name} FROM targets)"
+# The pair's state record, written by the statement before (whose answer may not be back yet).
+RECORD = "(SELECT id FROM records WHERE memory_id = :m AND key = :key)"
 
 
 def learn_sql(memory: MemoryInfo) -> str:
@@ -79,7 +81,7 @@ def learn_sql(memory: MemoryInfo) -> str:
     return f"""
         INSERT INTO action_values AS a (record_id, action_key, action, note, q, reward, visits,
                                         q_a, q_b)
-        VALUES (:record_id, :action_key, :action, :note, {target_a} * {first!r}::float8 / 2,
+        VALUES ({RECORD}, :action_key, :action, :note, {target_a} * {first!r}::float8 / 2,
                 :reward * {first!r}::float8, 1, {target_a} * {first!r}::float8, 0)
         ON CONFLICT (record_id, action_key) DO UPDATE SET
           visits = a.visits + 1,
@@ -88,5 +90,5 @@ def learn_sql(memory: MemoryInfo) -> str:
           q_b = {new_b},
           q = ({new_a} + {new_b}) / 2,
           note = COALESCE(EXCLUDED.note, a.note)
-        RETURNING q, visits
+        RETURNING record_id, q, visits
     """

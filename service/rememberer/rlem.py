@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -32,7 +32,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import capacity, double_q, reflections, schemas
-from rememberer.double_q import TARGET, BestValues, Targets
+from rememberer.db import Pending, Send, statements
+from rememberer.double_q import RECORD, TARGET, BestValues, Targets
 from rememberer.embeddings import Vector
 from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
 from rememberer.memories import MemoryInfo
@@ -234,15 +235,48 @@ def _learn_q_sql(memory: MemoryInfo) -> str:
     target = TARGET.format(name="target")
     return f"""
         INSERT INTO action_values AS a (record_id, action_key, action, note, q, reward, visits)
-        VALUES (:record_id, :action_key, :action, :note,
+        VALUES ({RECORD}, :action_key, :action, :note,
                 {target} * {first!r}::float8, :reward * {first!r}::float8, 1)
         ON CONFLICT (record_id, action_key) DO UPDATE SET
           visits = a.visits + 1,
           reward = a.reward + (:reward - a.reward) * {rate},
           q = a.q + ({target} - a.q) * {rate},
           note = COALESCE(EXCLUDED.note, a.note)
-        RETURNING q, visits
+        RETURNING record_id, q, visits
     """
+
+
+@dataclass
+class SentPair:
+    """A pair update sent to the database; its answer is read once its statements ran.
+    `learned` is None when item capacity dropped the state."""
+
+    observation: str
+    action: str
+    learned: Pending | None
+    dropped_actions: list[str] = field(default_factory=list)
+
+    async def answer(self, task: str) -> schemas.UpdatedValue:
+        if self.learned is None:
+            return schemas.UpdatedValue(
+                record_id=None,
+                task=task,
+                observation=self.observation,
+                action=self.action,
+                q=0.0,
+                visits=0,
+                dropped=True,
+            )
+        row = await self.learned.one()
+        return schemas.UpdatedValue(
+            record_id=row.record_id,
+            task=task,
+            observation=self.observation,
+            action=self.action,
+            q=row.q,
+            visits=row.visits,
+            dropped=self.action in self.dropped_actions,
+        )
 
 
 def record_key(task: str, observation: str) -> bytes:
@@ -268,6 +302,15 @@ class Updater:
         self.vectors = vectors
         self.search = search
         self._vectors: dict[str, Vector] = {}
+        # The pair updates' statements are pipelined unless reading an answer early decides
+        # what comes next: item capacity (admission), action capacity (pruning), and "lcs"
+        # bootstraps (a re-rank in Python).
+        self._pipelined = (
+            memory.item_capacity is None
+            and memory.action_capacity is None
+            and memory.observation_similarity != LCS
+        )
+        self._sending = False
         # What the committed attempt changed (replayed steps change nothing), for metrics.
         self.applied_transitions = 0
         self.applied_values = 0
@@ -297,16 +340,30 @@ class Updater:
 
     async def _apply(self, request: schemas.UpdateRequest) -> schemas.UpdateResponse:
         episode = await self._lock_episode(request)
+        if self._pipelined:
+            await self._look_up_before_sending(episode)
         self.applied_transitions = self.applied_values = 0
+        # Per transition in request order: its answers as applied before, or its pair updates.
+        outcomes: list[list[schemas.UpdatedValue] | tuple[schemas.Transition, list[SentPair]]]
+        outcomes = []
+        async with statements(self.session, self._pipelined) as send:
+            self._sending = self._pipelined
+            for transition in request.transitions:
+                if transition.step < len(episode.steps):
+                    outcomes.append(self._replay(episode, transition))
+                    continue
+                self._check_next(episode, transition)
+                episode.steps.append(transition)
+                outcomes.append((transition, await self._learn_from(send, episode, transition)))
+            self._sending = False
         answers: list[schemas.UpdatedValue] = []
         new_steps: list[dict[str, object]] = []
-        for transition in request.transitions:
-            if transition.step < len(episode.steps):
-                answers.extend(self._replay(episode, transition))
+        for outcome in outcomes:
+            if isinstance(outcome, list):
+                answers.extend(outcome)
                 continue
-            self._check_next(episode, transition)
-            episode.steps.append(transition)
-            updated = await self._learn_from(episode, transition)
+            transition, sent = outcome
+            updated = [await pair.answer(episode.task) for pair in sent]
             new_steps.append(self._step_row(episode, transition, updated))
             answers.extend(updated)
             self.applied_transitions += 1
@@ -388,49 +445,46 @@ class Updater:
                 f"not {transition.step}; send the missing steps first"
             )
 
+    async def _look_up_before_sending(self, episode: Episode) -> None:
+        """What the pair updates look up, fetched before a pipeline leaves no room for it:
+        the vectors of the earlier calls' observations they may use, and how to search."""
+        n = self.memory.n_step
+        window = episode.steps if n is None else episode.steps[max(0, len(episode.steps) - n) :]
+        await self._need_vectors([episode.task] + [s.observation for s in window])
+        if n is not None:
+            await uses_index(self.session, self.memory, self.search, 1 + TIE_MARGIN)
+
     async def _learn_from(
-        self, episode: Episode, transition: schemas.Transition
-    ) -> list[schemas.UpdatedValue]:
+        self, send: Send, episode: Episode, transition: schemas.Transition
+    ) -> list[SentPair]:
         due = due_pairs(transition.step, transition.done, self.memory.n_step)
-        return [await self._update_pair(episode, t, horizon) for t, horizon in due]
+        return [await self._update_pair(send, episode, t, horizon) for t, horizon in due]
 
     async def _update_pair(
-        self, episode: Episode, t: int, horizon: int | None
-    ) -> schemas.UpdatedValue:
+        self, send: Send, episode: Episode, t: int, horizon: int | None
+    ) -> SentPair:
         step = episode.steps[t]
+        key = record_key(episode.task, step.observation)
         action: dict[str, object] = {
             "action_key": sha256(step.action),
             "action": step.action,
             "note": step.note,
         }
-        record_id = await self._touch_record(episode, t, action)
-        if record_id is None:
-            return schemas.UpdatedValue(
-                record_id=None,
-                task=episode.task,
-                observation=step.observation,
-                action=step.action,
-                q=0.0,
-                visits=0,
-                dropped=True,
-            )
+        if not await self._touch_record(send, episode, t, key, action):
+            return SentPair(step.observation, step.action, learned=None)
         targets, binds = await self._targets(episode, t, horizon)
-        learned = (
-            await self.session.execute(
-                _learn_sql(self.memory, targets),
-                {**binds, **action, "record_id": record_id, "reward": step.reward},
-            )
-        ).one()
-        pruned = await capacity.prune_actions(self.session, self.memory, record_id)
-        return schemas.UpdatedValue(
-            record_id=record_id,
-            task=episode.task,
-            observation=step.observation,
-            action=step.action,
-            q=learned.q,
-            visits=learned.visits,
-            dropped=step.action in pruned,
+        learned = await send(
+            _learn_sql(self.memory, targets),
+            {**binds, **action, "m": self.memory.id, "key": key, "reward": step.reward},
         )
+        return SentPair(step.observation, step.action, learned, await self._pruned(learned))
+
+    async def _pruned(self, learned: Pending) -> list[str]:
+        """The actions of the learned pair's record that action capacity dropped."""
+        if self.memory.action_capacity is None:
+            return []
+        record_id = (await learned.one()).record_id
+        return await capacity.prune_actions(self.session, self.memory, record_id)
 
     async def _targets(
         self, episode: Episode, t: int, horizon: int | None
@@ -460,37 +514,36 @@ class Updater:
         return _bootstrapped_targets(self.memory, index), binds
 
     async def _touch_record(
-        self, episode: Episode, t: int, action: dict[str, object]
-    ) -> int | None:
-        """The state record's id, or None if item capacity does not admit the new state."""
+        self, send: Send, episode: Episode, t: int, key: bytes, action: dict[str, object]
+    ) -> bool:
+        """Writes the pair's state record (False if item capacity does not admit it)."""
         observation = episode.observation(t)
         await self._need_vectors([episode.task, observation])
         task_vector, observation_vector = self._vectors[episode.task], self._vectors[observation]
-        key = record_key(episode.task, observation)
         state = capacity.State(key, task_vector, observation_vector, observation)
         admission = await capacity.admit(self.session, self.memory, self.search, state)
         if not admission.admitted:
-            return None
-        embedding = np.concatenate([task_vector, observation_vector])
+            return False
         rewards = episode.rewards
-        touched = await self.session.execute(
+        touched = await send(
             _touch_record_sql(self.memory),
             {
                 "m": self.memory.id,
                 "key": key,
                 "task": episode.task,
                 "observation": observation,
-                "embedding": embedding,
+                "embedding": np.concatenate([task_vector, observation_vector]),
                 "last_reward": rewards[t],
                 "total_reward": sum(rewards[: t + 1]),
                 "history": json.dumps([s.action for s in episode.steps[:t]]),
                 **action,
             },
         )
-        record = touched.one()
-        if record.created:
-            await capacity.settle(self.session, self.memory, record.id, admission)
-        return int(record.id)
+        if not self._pipelined:
+            record = await touched.one()
+            if record.created:
+                await capacity.settle(self.session, self.memory, record.id, admission)
+        return True
 
     async def _best_value(self, task: str, observation: str) -> BestValues:
         """max_a Q of the observation's own record, else of the nearest record, for "lcs"
@@ -532,6 +585,8 @@ class Updater:
 
     async def _need_vectors(self, texts: Iterable[str], commit_encoded: bool = False) -> None:
         missing = {t for t in texts if t not in self._vectors}
+        if missing and self._sending:
+            raise RuntimeError("a vector was looked up while statements were being pipelined")
         if missing:
             self._vectors.update(
                 await self.vectors.resolve(self.session, self.memory, missing, commit_encoded)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import psycopg
 from pgvector import Vector as PgVector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rememberer.db import driver_connection
 from rememberer.embeddings import SentenceEmbedder, Vector
 from rememberer.errors import MissingEmbedding, Unprocessable
 from rememberer.memories import MemoryInfo
@@ -123,8 +122,7 @@ class VectorStore:
         by_key = {key: content for content, key in wanted.items()}
         # Vectors in binary: parsing them from text costs more than the whole look-up. The
         # driver connection is the session's own, inside its transaction.
-        connection = await (await session.connection()).get_raw_connection()
-        driver: psycopg.AsyncConnection[Any] = connection.driver_connection  # type: ignore[assignment]
+        driver = await driver_connection(session)
         params = {"memory_id": memory.id, "embedder": memory.embedder, "keys": list(by_key)}
         async with driver.cursor(binary=True) as cursor:
             await cursor.execute(_SELECT_KNOWN, params)
