@@ -449,7 +449,9 @@ class Updater:
         """What the pair updates look up, fetched before a pipeline leaves no room for it:
         the vectors of the earlier calls' observations they may use, and how to search."""
         n = self.memory.n_step
-        window = episode.steps if n is None else episode.steps[max(0, len(episode.steps) - n) :]
+        # Pairs still due are the last n − 1 received (all of them for Monte-Carlo).
+        first_due = 0 if n is None else max(0, len(episode.steps) - n + 1)
+        window = episode.steps[first_due:]
         await self._need_vectors([episode.task] + [s.observation for s in window])
         if n is not None:
             await uses_index(self.session, self.memory, self.search, 1 + TIE_MARGIN)
