@@ -26,6 +26,11 @@ SHARED = Path(
 )
 
 
+def plain_url(database_url: str) -> str:
+    """A SQLAlchemy URL as libpq (psycopg.connect) takes it."""
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -45,7 +50,7 @@ def database_url(postgres: EmbeddedPostgres) -> str:
     """A fresh, migrated database for this test session."""
     url = postgres.start()
     name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = url.replace("postgresql+psycopg://", "postgresql://", 1)
+    admin = plain_url(url)
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     test_url = url.replace(f"/{postgres.database}?", f"/{name}?", 1)

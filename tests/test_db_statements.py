@@ -4,14 +4,21 @@ expects them."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
+import httpx
+import psycopg
 import pytest
+from rememberer import rlem
 from rememberer.config import Settings
 from rememberer.db import create_engine, create_sessionmaker, statements
-from sqlalchemy import text
+from rememberer.memories import MemoryInfo
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from tests.conftest import plain_url
 
 _CREATE = text("CREATE TEMPORARY TABLE counters (name text PRIMARY KEY, n int NOT NULL)")
 _BUMP = text(
@@ -61,3 +68,42 @@ async def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_session_recovers(
     async with statements(session, pipelined=True) as send:
         inserted = await send(_BUMP, {"name": "b"})
     assert (await inserted.one()).n == 1, "the failed transaction left nothing behind"
+
+
+def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(
+    api: httpx.Client,
+    memory_name: str,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first attempt's pipeline fails as PostgreSQL fails one of two colliding
+    transactions (40001); the update runs again from the start and applies once."""
+    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
+        connection.execute(
+            "CREATE OR REPLACE FUNCTION test_collide() RETURNS void LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'collided' USING ERRCODE = '40001'; END $$"
+        )
+    real = rlem._touch_record_sql
+    failures = iter([text("SELECT test_collide()")])
+
+    def failing_once(memory: MemoryInfo) -> TextClause:
+        failure = next(failures, None)
+        return real(memory) if failure is None else failure
+
+    monkeypatch.setattr(rlem, "_touch_record_sql", failing_once)
+    assert api.post("/v1/memories", json={"name": memory_name}).status_code == 201
+    step = {
+        "step": 0,
+        "observation": "page",
+        "action": "click",
+        "reward": 1.0,
+        "next_observation": "end",
+        "done": True,
+    }
+    body = {"episode_id": "e", "task": "task", "transitions": [step]}
+    with caplog.at_level(logging.INFO, logger="rememberer.rlem"):
+        response = api.post(f"/v1/memories/{memory_name}/update", json=body)
+    assert response.status_code == 200, response.text
+    assert [(u["q"], u["visits"]) for u in response.json()["updated"]] == [(1.0, 1)]
+    assert any("retried" in record.getMessage() for record in caplog.records)

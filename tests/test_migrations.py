@@ -17,21 +17,17 @@ from rememberer.config import Settings
 from rememberer.embedded import EmbeddedPostgres
 from rememberer.migrate import alembic_config, upgrade
 
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, plain_url
 
 BEFORE_RECORD_EMBEDDINGS = "0005_perf"
 PAGES = [f"page {i}" for i in range(6)]
-
-
-def plain(url: str) -> str:
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 @pytest.fixture
 def fresh_database(postgres: EmbeddedPostgres) -> Iterator[str]:
     url = postgres.start()
     name = f"migrate_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain(url), autocommit=True) as admin:
+    with psycopg.connect(plain_url(url), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     own = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
     upgrade(own)
@@ -73,7 +69,7 @@ def _index_table(connection: psycopg.Connection[Any], memory_id: int) -> str:
 
 
 def _hot_updates(url: str) -> int:
-    with psycopg.connect(plain(url)) as connection:
+    with psycopg.connect(plain_url(url)) as connection:
         row = connection.execute(
             "SELECT n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'records'"
         ).fetchone()
@@ -97,7 +93,7 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
 
     config = alembic_config(fresh_database)
     command.downgrade(config, BEFORE_RECORD_EMBEDDINGS)
-    with psycopg.connect(plain(fresh_database)) as connection:
+    with psycopg.connect(plain_url(fresh_database)) as connection:
         row = connection.execute("SELECT id FROM memories WHERE name = 'm'").fetchone()
         assert row is not None
         memory_id = int(row[0])
@@ -106,7 +102,7 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
         assert _index_table(connection, memory_id) == "records"
 
     command.upgrade(config, "head")
-    with psycopg.connect(plain(fresh_database)) as connection:
+    with psycopg.connect(plain_url(fresh_database)) as connection:
         counts = connection.execute(
             "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM record_embeddings)"
         ).fetchone()

@@ -33,12 +33,8 @@ from tests.concurrent_agents import (
     run_agents,
     transition,
 )
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, plain_url
 from tests.service_process import ServiceProcess
-
-
-def plain(database_url: str) -> str:
-    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def test_two_processes_behave_as_one(database_url: str, tmp_path: Path, memory_name: str) -> None:
@@ -191,8 +187,8 @@ def test_sigterm_lets_the_request_in_flight_finish(
     answers: list[httpx.Response] = []
     step = {**step, "transitions": [transition(0, 0, 1, 2)]}
     with (
-        psycopg.connect(plain(database_url)) as holder,
-        psycopg.connect(plain(database_url), autocommit=True) as observer,
+        psycopg.connect(plain_url(database_url)) as holder,
+        psycopg.connect(plain_url(database_url), autocommit=True) as observer,
     ):
         # Hold the episode's row lock, so the next step's request waits inside the service.
         holder.execute(
@@ -234,7 +230,7 @@ def own_database(postgres: EmbeddedPostgres) -> Iterator[tuple[str, str]]:
     """A fresh migrated database of its own, (name, URL), that a test may take offline."""
     url = postgres.start()
     name = f"outage_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain(url), autocommit=True) as admin:
+    with psycopg.connect(plain_url(url), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     own = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
     upgrade(own)
@@ -242,7 +238,7 @@ def own_database(postgres: EmbeddedPostgres) -> Iterator[tuple[str, str]]:
 
 
 def set_database_online(admin_url: str, name: str, online: bool) -> None:
-    with psycopg.connect(plain(admin_url), autocommit=True) as admin:
+    with psycopg.connect(plain_url(admin_url), autocommit=True) as admin:
         admin.execute(
             sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}").format(
                 sql.Identifier(name), sql.SQL("true" if online else "false")

@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, plain_url
 
 DIM = 8
 
@@ -26,10 +26,6 @@ def hnsw_api(database_url: str) -> Iterator[httpx.Client]:
         httpx.Client(base_url=server.url, timeout=60) as client,
     ):
         yield client
-
-
-def plain_url(database_url: str) -> str:
-    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def index_scans(database_url: str, index: str) -> int:

@@ -14,7 +14,9 @@ r_{t+1}, arriving at o_{t+1}; r_0 = 0. With horizon n:
    statement.
 
 Every Q/visit change is a single SQL statement, so concurrent agents never lose an update;
-the episode row is locked for the call, so one episode's steps apply in order. Memory
+the episode row is locked for the call, so one episode's steps apply in order. The pair
+updates of a call go out as one pipeline (rememberer.db.statements): PostgreSQL runs them in
+order, and their answers are read after the last one. Memory
 options beyond the contract's core: rememberer.double_q and rememberer.capacity.
 """
 
@@ -348,14 +350,17 @@ class Updater:
         outcomes = []
         async with statements(self.session, self._pipelined) as send:
             self._sending = self._pipelined
-            for transition in request.transitions:
-                if transition.step < len(episode.steps):
-                    outcomes.append(self._replay(episode, transition))
-                    continue
-                self._check_next(episode, transition)
-                episode.steps.append(transition)
-                outcomes.append((transition, await self._learn_from(send, episode, transition)))
-            self._sending = False
+            try:
+                for transition in request.transitions:
+                    if transition.step < len(episode.steps):
+                        outcomes.append(self._replay(episode, transition))
+                        continue
+                    self._check_next(episode, transition)
+                    episode.steps.append(transition)
+                    learned = await self._learn_from(send, episode, transition)
+                    outcomes.append((transition, learned))
+            finally:
+                self._sending = False
         answers: list[schemas.UpdatedValue] = []
         new_steps: list[dict[str, object]] = []
         for outcome in outcomes:
