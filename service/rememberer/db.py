@@ -89,6 +89,10 @@ class Pending:
                 raise NoResultFound("the statement returned no row")
         return self._row
 
+    async def all(self) -> list[Any]:
+        with _as_dbapi_error():
+            return await self.cursor.fetchall()
+
 
 Send = Callable[[TextClause, Mapping[str, Any]], Awaitable[Pending]]
 

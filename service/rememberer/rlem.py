@@ -374,17 +374,17 @@ class Updater:
             self.applied_transitions += 1
             self.applied_values += len(updated)
         if new_steps:
-            await self.session.execute(_INSERT_STEP, new_steps)
-            await self.session.execute(
-                _SAVE_EPISODE,
-                {
+            async with statements(self.session, pipelined=True) as send:
+                for new_step in new_steps:
+                    await send(_INSERT_STEP, new_step)
+                saved = {
                     "m": self.memory.id,
                     "e": episode.episode_id,
                     "next_step": len(episode.steps),
                     "done": episode.ended,
                     "return": episode.total_return,
-                },
-            )
+                }
+                await send(_SAVE_EPISODE, saved)
         await reflections.note_uses(
             self.session,
             self.memory.id,
@@ -403,16 +403,19 @@ class Updater:
 
     async def _lock_episode(self, request: schemas.UpdateRequest) -> Episode:
         key = {"m": self.memory.id, "e": request.episode_id}
-        row = (await self.session.execute(_LOCK_EPISODE, {**key, "task": request.task})).one()
+        # One round trip: the steps are read once the lock is held (the statements run in
+        # order), so they are the ones the previous holder committed.
+        async with statements(self.session, pipelined=True) as send:
+            locked = await send(_LOCK_EPISODE, {**key, "task": request.task})
+            stored = await send(_SELECT_STEPS, key)
+        row = await locked.one()
         if row.task != request.task:
             raise Conflict(
                 f"episode {request.episode_id!r} belongs to task {row.task[:200]!r}; "
                 "use a new episode_id for another task"
             )
         episode = Episode(request.episode_id, request.task, steps=[], answers={})
-        if row.next_step == 0:
-            return episode
-        for s in await self.session.execute(_SELECT_STEPS, key):
+        for s in await stored.all():
             episode.steps.append(
                 schemas.Transition(
                     step=s.step,
