@@ -67,9 +67,9 @@ WHY = {
     ),
     "update": (
         "One transition per call pays a whole call per transition: HTTP and validation, "
-        "then about eight round trips (the episode's lock and earlier steps, the client "
-        "vectors, the search settings or a capped count, the pipelined pair update, the step "
-        "log and the episode's state, COMMIT), several milliseconds of one Python process; "
+        "then six round trips (the client vectors; the episode's lock with its earlier "
+        "steps; the search settings or a capped count; the pair update, pipelined; the step "
+        "log with the episode's state; COMMIT), several milliseconds of one Python process; "
         "1,000 calls/s would need under a millisecond each, on a core shared with the "
         "database and the load generator. And every transition here reaches a new "
         "observation, whose HNSW insert the next row explains. What would close it: "
