@@ -83,7 +83,7 @@ WHY = {
         "database CPU at 100k (the `insert` column of the HNSW table), plus the k = 1 "
         "bootstrap search. With both cores shared by the database, the service and the load "
         "generator, that bounds new-state transitions to a few hundred per second, while "
-        "revisited states, which insert nothing, run about four times faster (last column). "
+        "revisited states, which insert nothing, run several times faster (last column). "
         "What would close it: more cores (different agents' inserts run in parallel), or a "
         "cheaper graph (a smaller m or ef_construction costs recall, see the HNSW table)."
     ),
