@@ -45,17 +45,28 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPostg
     server.stop()
 
 
+def migrated_database(postgres: EmbeddedPostgres, prefix: str) -> tuple[str, str]:
+    """A new database on the server, migrated to head: (name, URL)."""
+    url = postgres.start()
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(plain_url(url), autocommit=True) as connection:
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    own_url = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
+    upgrade(own_url)
+    return name, own_url
+
+
 @pytest.fixture(scope="session")
 def database_url(postgres: EmbeddedPostgres) -> str:
     """A fresh, migrated database for this test session."""
-    url = postgres.start()
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    admin = plain_url(url)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    test_url = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
-    upgrade(test_url)
-    return test_url
+    return migrated_database(postgres, "test")[1]
+
+
+@pytest.fixture
+def own_database(postgres: EmbeddedPostgres) -> tuple[str, str]:
+    """A fresh migrated database of the test's own, (name, URL), that it may take offline
+    or migrate up and down."""
+    return migrated_database(postgres, "own")
 
 
 class ServerThread:

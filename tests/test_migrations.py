@@ -4,34 +4,18 @@ after 0006 a revisited state is a heap-only update (no new entry in the HNSW gra
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import psycopg
-import pytest
 from alembic import command
-from psycopg import sql
 from rememberer.config import Settings
-from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import alembic_config, upgrade
+from rememberer.migrate import alembic_config
 
 from tests.conftest import ServerThread, plain_url
 
 BEFORE_RECORD_EMBEDDINGS = "0005_perf"
 PAGES = [f"page {i}" for i in range(6)]
-
-
-@pytest.fixture
-def fresh_database(postgres: EmbeddedPostgres) -> Iterator[str]:
-    url = postgres.start()
-    name = f"migrate_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain_url(url), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    own = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
-    upgrade(own)
-    yield own
 
 
 def _learn(api: httpx.Client, memory: str, episode_id: str) -> None:
@@ -77,10 +61,13 @@ def _hot_updates(url: str) -> int:
     return int(row[0])
 
 
-def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings: Settings) -> None:
+def test_down_and_up_again_keeps_vectors_and_index(
+    own_database: tuple[str, str], settings: Settings
+) -> None:
+    url = own_database[1]
     vectors = {text: [1.0, float(i), 0.5] for i, text in enumerate(["find the page", *PAGES])}
     with (
-        ServerThread(settings, fresh_database) as server,
+        ServerThread(settings, url) as server,
         httpx.Client(base_url=server.url, timeout=60) as api,
     ):
         created = api.post("/v1/memories", json={"name": "m", "embedder": "client", "dimension": 3})
@@ -91,9 +78,9 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
         before = _exemplars(api, "m")
     assert before
 
-    config = alembic_config(fresh_database)
+    config = alembic_config(url)
     command.downgrade(config, BEFORE_RECORD_EMBEDDINGS)
-    with psycopg.connect(plain_url(fresh_database)) as connection:
+    with psycopg.connect(plain_url(url)) as connection:
         row = connection.execute("SELECT id FROM memories WHERE name = 'm'").fetchone()
         assert row is not None
         memory_id = int(row[0])
@@ -102,7 +89,7 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
         assert _index_table(connection, memory_id) == "records"
 
     command.upgrade(config, "head")
-    with psycopg.connect(plain_url(fresh_database)) as connection:
+    with psycopg.connect(plain_url(url)) as connection:
         counts = connection.execute(
             "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM record_embeddings)"
         ).fetchone()
@@ -114,11 +101,11 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
         assert options == (["fillfactor=85"],)
 
     with (
-        ServerThread(settings, fresh_database) as server,
+        ServerThread(settings, url) as server,
         httpx.Client(base_url=server.url, timeout=60) as api,
     ):
         assert _exemplars(api, "m") == before
-        hot_before = _hot_updates(fresh_database)
+        hot_before = _hot_updates(url)
         # The rows written before the migration may be moved once, without the old column;
         # from then on a revisit keeps the row on its page.
         _learn(api, "m", "second")
@@ -126,6 +113,6 @@ def test_down_and_up_again_keeps_vectors_and_index(fresh_database: str, settings
         expected = hot_before + len(PAGES) - 1
         # Backends report their counts when idle for a while; wait for the report.
         deadline = time.monotonic() + 20
-        while _hot_updates(fresh_database) < expected and time.monotonic() < deadline:
+        while _hot_updates(url) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
-        assert _hot_updates(fresh_database) >= expected
+        assert _hot_updates(url) >= expected

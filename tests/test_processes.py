@@ -9,8 +9,6 @@ import logging
 import signal
 import threading
 import time
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +18,6 @@ import pytest
 from psycopg import sql
 from rememberer.config import Settings
 from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import upgrade
 from rememberer_client import MemoryClient
 
 from tests.concurrent_agents import (
@@ -223,18 +220,6 @@ def test_sigterm_lets_the_request_in_flight_finish(
     assert access["logger"] == "rememberer.access"
     assert access["http"]["route"] == "/v1/memories/{memory}/update"
     assert access["http"]["status"] == 200
-
-
-@pytest.fixture
-def own_database(postgres: EmbeddedPostgres) -> Iterator[tuple[str, str]]:
-    """A fresh migrated database of its own, (name, URL), that a test may take offline."""
-    url = postgres.start()
-    name = f"outage_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(plain_url(url), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    own = url.replace(f"/{postgres.database}?", f"/{name}?", 1)
-    upgrade(own)
-    yield name, own
 
 
 def set_database_online(admin_url: str, name: str, online: bool) -> None:
