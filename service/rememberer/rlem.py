@@ -16,8 +16,8 @@ r_{t+1}, arriving at o_{t+1}; r_0 = 0. With horizon n:
 Every Q/visit change is a single SQL statement, so concurrent agents never lose an update;
 the episode row is locked for the call, so one episode's steps apply in order. The pair
 updates of a call go out as one pipeline (rememberer.db.statements): PostgreSQL runs them in
-order, and their answers are read after the last one. Memory
-options beyond the contract's core: rememberer.double_q and rememberer.capacity.
+order, and their answers are read after the last one. Memory options beyond the contract's
+core: rememberer.double_q and rememberer.capacity.
 """
 
 from __future__ import annotations
