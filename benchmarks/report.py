@@ -6,11 +6,11 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from benchmarks.backends import BackendRow
 from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
 from benchmarks.load import LoadResult
 from benchmarks.machine import Machine
 from benchmarks.memory_bench import LAMBDAS, K, Plan, SizeResult
-from benchmarks.onnx_check import BackendRow
 from benchmarks.pool_bench import CLIENTS, PoolRow
 from benchmarks.tune import TuneRow
 
@@ -96,16 +96,15 @@ WHY = {
         "it: several workers (REMEMBERER_WORKERS) on a machine with cores to spare."
     ),
     "uncached": (
-        "Embedding one ~100-token observation on the CPU takes most of the budget (see "
-        "the embedder rows), and more when the cores are shared. Closing it: an int8 ONNX "
-        "embedder (see the backends table: about 2× the throughput and 3-5× lower one-text "
-        "latency, but its minimum cosine agreement is below the 0.99 bar), or a core "
-        "reserved for the embedder."
+        "The service embeds the observation (OpenVINO; see the embedder rows), then "
+        "retrieves as with a client vector, with both cores shared by the embedder, the "
+        "database and the load generator. What would close it: a core reserved for the "
+        "embedder, or a smaller model."
     ),
     "rss": (
-        "torch + transformers + the model take ~570 MiB once loaded; the service itself "
-        "~110 MiB. Closing it: an embedder runtime without torch (ONNX Runtime), or "
-        "serving embeddings from a separate process."
+        "The OpenVINO runtime and the compiled model take ~100 MiB once loaded, the service "
+        "itself ~110 MiB; with REMEMBERER_EMBEDDER_BACKEND=torch, torch and transformers "
+        "take ~570 MiB. Closing it: serving embeddings from a separate process."
     ),
 }
 
@@ -457,14 +456,6 @@ def _tuning(report: Report) -> list[str]:
 
 
 def _backends(report: Report) -> list[str]:
-    lines = ["## Embedder backends (one thread, same texts)", ""]
-    if not report.backends:
-        return [
-            *lines,
-            "Not measured in this run: it needs `pip install onnxruntime onnx` "
-            "(`python -m benchmarks.onnx_check` measures it alone).",
-            "",
-        ]
     base = report.backends[0]
     rows = [
         [
@@ -475,13 +466,20 @@ def _backends(report: Report) -> list[str]:
         ]
         for b in report.backends
     ]
-    header = ["backend", "texts/s batched", "one text ms", "cosine to default min / mean"]
+    header = ["backend", "texts/s batched", "one text ms", "cosine to torch min / mean"]
+    onnx = any(b.name.startswith("ONNX") for b in report.backends)
     return [
-        *lines,
-        "sentence-transformers' own `onnx` / `openvino` backends cannot be installed next to "
-        "transformers 5 (optimum-onnx 0.1.0 and optimum-intel 2.2.0 import names it removed), "
-        "so the bundled model is exported locally with `torch.onnx` and run by ONNX Runtime "
-        "(`benchmarks/onnx_check.py`). The bar is ≥ 2× faster with ≥ 0.99 cosine agreement.",
+        f"## Embedder backends ({max(e.threads for e in report.embed)} threads, same texts)",
+        "",
+        "The service embeds with OpenVINO (the model converted once, "
+        "`rememberer.openvino_model`); torch is sentence-transformers as is. The bar for a "
+        "backend is ≥ 2× faster with ≥ 0.99 cosine agreement. "
+        + (
+            "ONNX Runtime runs the model exported locally with `torch.onnx`."
+            if onnx
+            else "ONNX Runtime is not measured in this run: it needs `pip install onnxruntime "
+            "onnx` (`python -m benchmarks.backends` measures all of them alone)."
+        ),
         "",
         *_table(header, rows),
     ]

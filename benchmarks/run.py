@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from rememberer.memories import IndexShape
 
-from benchmarks import onnx_check
+from benchmarks import backends as embedder_backends
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
 from benchmarks.machine import describe
@@ -114,7 +114,7 @@ def measure(
     logger.info("embedder throughput")
     texts = page_texts(options.embed_texts, seed=1, prefix="page")
     embed = [embedder_throughput(texts, threads) for threads in EMBED_THREADS]
-    backends = onnx_check.compare(texts, threads=1) if onnx_check.available() else []
+    backends = embedder_backends.compare(texts, threads=max(EMBED_THREADS))
     return Report(
         machine=machine,
         plan=plan,

@@ -60,3 +60,17 @@ def test_migrate_is_idempotent(database_url: str) -> None:
     with psycopg.connect(plain) as connection:
         row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
     assert row is not None and row[0]
+
+
+def test_prepare_embedder_converts_into_the_cache_once(tmp_path: Path) -> None:
+    env = {**os.environ, "REMEMBERER_CACHE_DIR": str(tmp_path), "REMEMBERER_LOG_FORMAT": "text"}
+    first = subprocess.run([*RUN, "prepare-embedder"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    [folder] = (tmp_path / "openvino").iterdir()
+    assert (folder / "model.xml").is_file() and (folder / "tokenizer.json").is_file()
+    made = (folder / "model.bin").stat().st_mtime_ns
+    again = subprocess.run([*RUN, "prepare-embedder"], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert str(folder) in again.stderr
+    assert "converting" not in again.stderr
+    assert (folder / "model.bin").stat().st_mtime_ns == made

@@ -457,6 +457,32 @@ def test_image_works_offline() -> None:
     assert env.get("TRANSFORMERS_OFFLINE") == "1"
 
 
+def test_image_converts_the_embedder_at_build_into_its_runtime_cache() -> None:
+    from rememberer.cli import _parser
+
+    instructions = dockerfile()
+    runs = [
+        i
+        for i, ins in enumerate(instructions)
+        if ins.keyword == "RUN" and "rememberer prepare-embedder" in ins.args
+    ]
+    assert runs, "the image never runs `rememberer prepare-embedder`"
+    installed = [
+        i
+        for i, ins in enumerate(instructions)
+        if ins.keyword == "RUN" and any("." in args for args in pip_installs(ins.args))
+    ]
+    assert installed and installed[0] < runs[0], "the embedder is prepared before the install"
+    cache_set = [
+        i
+        for i, ins in enumerate(instructions[: runs[0]])
+        if ins.keyword == "ENV" and "REMEMBERER_CACHE_DIR=" in ins.args
+    ]
+    assert cache_set, "REMEMBERER_CACHE_DIR is set only after the conversion"
+    assert dockerfile_env().get("REMEMBERER_CACHE_DIR", "").startswith("/")
+    assert _parser().parse_args(["prepare-embedder"]).command == "prepare-embedder"
+
+
 def test_image_runs_as_non_root() -> None:
     user = last("USER").args.split(":")[0]
     assert user not in ("root", "0")

@@ -100,7 +100,11 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(url, settings)
         embedder = SentenceEmbedder(
-            settings.embedding_model_path, settings.embed_batch_size, settings.embed_threads
+            settings.embedding_model_path,
+            settings.embed_batch_size,
+            settings.embed_threads,
+            settings.embedder_backend,
+            settings.cache_dir,
         )
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)

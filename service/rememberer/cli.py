@@ -1,4 +1,5 @@
-"""`rememberer serve`, `rememberer migrate`, and `import`/`export` (rememberer.transfer)."""
+"""`rememberer serve`, `rememberer migrate`, `rememberer prepare-embedder`, and
+`import`/`export` (rememberer.transfer)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow a non-loopback --host without REMEMBERER_ADMIN_KEY (anyone can do anything)",
     )
+    commands.add_parser(
+        "prepare-embedder",
+        help="convert the embedding model for the OpenVINO backend into the cache now "
+        "(the service does it on first use otherwise); for images and read-only caches",
+    )
     from rememberer import transfer
 
     transfer.add_commands(commands)
@@ -59,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rememberer import transfer
 
         return transfer.run(args)
+    if args.command == "prepare-embedder":
+        return _prepare_embedder(Settings())
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve" and not exposure_allowed(settings, insecure=args.insecure):
@@ -81,6 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         if embedded is not None:
             embedded.stop()
+    return 0
+
+
+def _prepare_embedder(settings: Settings) -> int:
+    configure_logging(settings.log_level, settings.log_format)
+    from rememberer.embeddings import bundled_model_path
+    from rememberer.openvino_model import converted_folder
+
+    model = settings.embedding_model_path or bundled_model_path()
+    logger.info("embedder ready in %s", converted_folder(model, settings.cache_dir))
     return 0
 
 

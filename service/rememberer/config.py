@@ -15,6 +15,10 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("rememberer", appauthor=False))
 
 
+def default_cache_dir() -> Path:
+    return Path(platformdirs.user_cache_dir("rememberer", appauthor=False))
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="REMEMBERER_", env_file=".env", extra="ignore")
 
@@ -52,7 +56,15 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=256,
-        description="CPU threads of the embedder (torch); unset: torch's default (all cores)",
+        description="CPU threads of the embedder; unset: the backend's default (all cores)",
+    )
+    embedder_backend: Literal["openvino", "torch"] = Field(
+        "openvino",
+        description="openvino: the model converted once into cache_dir (faster); "
+        "torch: sentence-transformers as is",
+    )
+    cache_dir: Path = Field(
+        default_factory=default_cache_dir, description="where the converted embedder is kept"
     )
     embedding_model_path: Path | None = Field(
         None,

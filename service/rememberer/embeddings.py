@@ -16,10 +16,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
+
+from rememberer.config import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +34,62 @@ def bundled_model_path() -> Path:
     return Path(get_model_path())
 
 
+Backend = Literal["openvino", "torch"]
+
+
+class Encoder(Protocol):
+    def encode(self, texts: list[str]) -> Vector: ...
+
+
+class TorchEncoder:
+    """The model as sentence-transformers runs it (needs torch in this process)."""
+
+    def __init__(self, model_path: Path, threads: int | None, batch_size: int) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        self._model = SentenceTransformer(str(model_path), device="cpu")
+        self._batch_size = batch_size
+
+    def encode(self, texts: list[str]) -> Vector:
+        vectors = self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
 class SentenceEmbedder:
-    """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers."""
+    """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers.
+
+    The "openvino" backend runs the model converted once (rememberer.openvino_model), at
+    cosine >= 0.99 with torch (0.9999 measured) and several times faster on CPUs with AMX
+    or AVX-512 (docs/BENCHMARKS.md). If the conversion fails, it logs why and uses torch."""
 
     def __init__(
-        self, model_path: Path | None = None, batch_size: int = 64, threads: int | None = None
+        self,
+        model_path: Path | None = None,
+        batch_size: int = 64,
+        threads: int | None = None,
+        backend: Backend = "openvino",
+        cache_dir: Path | None = None,
     ) -> None:
         self._model_path = model_path
         self._batch_size = batch_size
         self._threads = threads
-        self._model: Any = None
+        self._backend: Backend = backend
+        self._cache_dir = cache_dir or default_cache_dir()
+        self._encoder: Encoder | None = None
         self._load_lock = threading.Lock()
         # One thread encodes, always the same one: torch keeps its pool of worker threads
-        # per calling thread, and a batch at a time is how the model is used anyway.
+        # per calling thread, an OpenVINO infer request serves one call at a time, and a
+        # batch at a time is how the model is used anyway.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
         self._queue: asyncio.Queue[_Job] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -53,39 +98,47 @@ class SentenceEmbedder:
 
     @property
     def loaded(self) -> bool:
-        return self._model is not None
+        return self._encoder is not None
 
-    def load(self) -> Any:
+    @property
+    def backend(self) -> Backend:
+        """The backend in use once loaded (torch if the OpenVINO conversion failed)."""
+        return self._backend
+
+    def load(self) -> Encoder:
         with self._load_lock:
-            if self._model is None:
+            if self._encoder is None:
                 # Weights come only from site-packages; a hub download must fail loudly.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from sentence_transformers import SentenceTransformer
-
-                if self._threads is not None:
-                    import torch
-
-                    torch.set_num_threads(self._threads)
                 path = self._model_path or bundled_model_path()
-                logger.info("loading sentence embedder from %s", path)
-                self._model = SentenceTransformer(str(path), device="cpu")
-            return self._model
+                logger.info("loading sentence embedder from %s (%s)", path, self._backend)
+                self._encoder = self._open(path)
+            return self._encoder
+
+    def _open(self, path: Path) -> Encoder:
+        if self._backend == "openvino":
+            from rememberer.openvino_model import OpenVinoEncoder, converted_folder
+
+            try:
+                folder = converted_folder(path, self._cache_dir)
+                encoder = OpenVinoEncoder(folder, self._threads, self._batch_size)
+            except Exception:  # the service still embeds, only slower; say why
+                logger.exception("OpenVINO embedder unavailable, using torch")
+                self._backend = "torch"
+            else:
+                logger.info("OpenVINO embedder compiled, precision %s", encoder.precision)
+                return encoder
+        return TorchEncoder(path, self._threads, self._batch_size)
 
     def encode_now(self, texts: list[str]) -> Vector:
         """Blocking encode, for worker threads and scripts."""
-        model = self.load()
+        encoder = self.load()
         started = time.perf_counter()
-        vectors = model.encode(
-            texts,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        vectors = encoder.encode(texts)
         self.encode_seconds += time.perf_counter() - started
         self.texts_encoded += len(texts)
-        return np.asarray(vectors, dtype=np.float32)
+        return vectors
 
     async def encode(self, texts: list[str]) -> Vector:
         if not texts:

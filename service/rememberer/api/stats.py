@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from rememberer.api.deps import ServicesDep, reject_unknown_query
 
@@ -23,6 +23,7 @@ class EmbedderStats(BaseModel):
     loaded: bool
     texts_encoded: int
     encode_seconds: float
+    backend: str = Field(description="openvino or torch (torch also if the conversion failed)")
 
 
 class ProcessStats(BaseModel):
@@ -65,6 +66,7 @@ async def stats(services: ServicesDep) -> Stats:
             loaded=embedder.loaded,
             texts_encoded=embedder.texts_encoded,
             encode_seconds=round(embedder.encode_seconds, 6),
+            backend=embedder.backend,
         ),
         process=process_memory(),
     )

@@ -1,18 +1,21 @@
-"""Would an ONNX Runtime embedder be worth offering? `python -m benchmarks.onnx_check`
-after `pip install onnxruntime onnx` (not project dependencies).
+"""The embedder's backends side by side: `python -m benchmarks.backends`.
 
-sentence-transformers' own `backend="onnx"` / `"openvino"` need optimum-onnx / optimum-intel,
-whose releases on PyPI import names that transformers 5 (what sentence-transformers 6
-installs here) no longer has. So this exports the bundled all-MiniLM-L6-v2 to ONNX locally
-(nothing is downloaded), runs it with ONNX Runtime in fp32 and with dynamic int8 weights,
-and compares throughput, one-text latency and cosine agreement with the torch default
-(the bar: ≥ 2x faster with ≥ 0.99 cosine agreement).
+Torch (sentence-transformers as is) is the reference; OpenVINO is what the service runs by
+default (rememberer.openvino_model). With `pip install onnxruntime onnx` (not project
+dependencies) ONNX Runtime joins, fp32 and with dynamic int8 weights: sentence-transformers'
+own `backend="onnx"` / `"openvino"` need optimum-onnx / optimum-intel, whose releases on
+PyPI import names that transformers 5 (what sentence-transformers 6 installs here) no
+longer has, so the model is exported here with `torch.onnx` (nothing is downloaded).
+
+Each row: batched throughput, one-text latency and cosine agreement with torch (the bar
+for a backend: >= 2x faster with >= 0.99 cosine agreement).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rememberer.embeddings import SentenceEmbedder
+from rememberer.embeddings import SentenceEmbedder, TorchEncoder, bundled_model_path
 
 from benchmarks.embedding_bench import page_texts
 
@@ -108,45 +111,56 @@ class BackendRow:
     cosine_mean: float
 
 
-def available() -> bool:
+def onnx_available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None and (
         importlib.util.find_spec("onnx") is not None
     )
 
 
 def compare(texts: list[str], threads: int) -> list[BackendRow]:
-    """The torch default and ONNX Runtime fp32 / int8 on the same texts and threads."""
-    import torch
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    torch.set_num_threads(threads)
-    embedder = SentenceEmbedder()
-    model = embedder.load()
-    speed, single, base = _speed(embedder.encode_now, texts)
-    rows = [BackendRow("torch (default)", speed, single, 1.0, 1.0)]
+    """Torch, OpenVINO, and ONNX Runtime fp32 / int8 if installed, on the same texts and
+    threads."""
+    torch_encoder = TorchEncoder(bundled_model_path(), threads, BATCH)
+    speed, single, base = _speed(torch_encoder.encode, texts)
+    rows = [BackendRow("torch (reference)", speed, single, 1.0, 1.0)]
+    openvino = SentenceEmbedder(threads=threads, batch_size=BATCH, backend="openvino")
+    encoders: list[tuple[str, Encode]] = [("OpenVINO (the service's)", openvino.encode_now)]
     with tempfile.TemporaryDirectory() as folder:
-        fp32, int8 = Path(folder) / "model.onnx", Path(folder) / "model-int8.onnx"
-        _export(model, fp32)
-        # Per-channel int8 weights of the matrix products only: of the dynamic
-        # quantisations tried, the one that kept the best agreement.
-        quantize_dynamic(
-            fp32,
-            int8,
-            per_channel=True,
-            weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul"],
-        )
-        for name, path in (("ONNX Runtime fp32", fp32), ("ONNX Runtime int8", int8)):
-            speed, single, vectors = _speed(_ort_encoder(model, path, threads), texts)
+        if onnx_available():
+            encoders += _onnx_encoders(Path(folder), threads)
+        for name, encode in encoders:
+            speed, single, vectors = _speed(encode, texts)
             cosine = np.sum(base * vectors, axis=1)
             rows.append(BackendRow(name, speed, single, float(cosine.min()), float(cosine.mean())))
     return rows
 
 
+def _onnx_encoders(folder: Path, threads: int) -> list[tuple[str, Encode]]:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(bundled_model_path()), device="cpu")
+    fp32, int8 = folder / "model.onnx", folder / "model-int8.onnx"
+    _export(model, fp32)
+    # Per-channel int8 weights of the matrix products only: of the dynamic
+    # quantisations tried, the one that kept the best agreement.
+    quantize_dynamic(
+        fp32,
+        int8,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul"],
+    )
+    return [
+        ("ONNX Runtime fp32", _ort_encoder(model, fp32, threads)),
+        ("ONNX Runtime int8", _ort_encoder(model, int8, threads)),
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--texts", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     rows = compare(page_texts(args.texts, seed=1, prefix="page"), args.threads)
     base = rows[0]
