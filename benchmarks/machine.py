@@ -21,6 +21,8 @@ class Machine:
     python: str
     torch: str
     sentence_transformers: str
+    openvino: str
+    cpu_flags: str
     postgresql: str
     pgvector: str
     shared_buffers: str
@@ -33,7 +35,9 @@ class Machine:
             ("load average at start (1, 5, 15 min)", load),
             ("kernel", self.kernel),
             ("Python", self.python),
+            ("CPU features the embedder uses", self.cpu_flags),
             ("torch / sentence-transformers", f"{self.torch} / {self.sentence_transformers}"),
+            ("OpenVINO", self.openvino),
             ("PostgreSQL / pgvector", f"{self.postgresql} / {self.pgvector}"),
             ("PostgreSQL shared_buffers", self.shared_buffers),
         ]
@@ -44,6 +48,21 @@ def _cpu_model() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
+
+
+# OpenVINO runs the model in bf16 where the CPU has AMX, and in fp32 (AVX-512 or AVX2) where
+# it does not: the embedder's numbers depend on which.
+_EMBEDDER_FLAGS = ("amx_bf16", "avx512_bf16", "avx512_vnni", "avx512f", "avx2")
+
+
+def _cpu_flags() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            present = set(line.split(":", 1)[1].split())
+            return ", ".join(f for f in _EMBEDDER_FLAGS if f in present) or "none of " + ", ".join(
+                _EMBEDDER_FLAGS
+            )
+    return "unknown"
 
 
 def _memory_gib() -> float:
@@ -68,6 +87,8 @@ def describe(connection: Connection) -> Machine:
         python=platform.python_version(),
         torch=version("torch"),
         sentence_transformers=version("sentence-transformers"),
+        openvino=version("openvino"),
+        cpu_flags=_cpu_flags(),
         postgresql=str(server[0]) if server else "?",
         pgvector=str(vector[0]) if vector else "?",
         shared_buffers=str(buffers[0]) if buffers else "?",
