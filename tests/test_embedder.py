@@ -4,17 +4,20 @@ if the conversion fails."""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from rememberer import openvino_model
 from rememberer.embeddings import SentenceEmbedder, TorchEncoder, bundled_model_path
 from rememberer.openvino_model import MIN_AGREEMENT, converted_folder
+from tokenizers import Tokenizer
 
 TEXTS = [
     "You are in the middle of a room. Looking quickly around you, you see a cabinet 4.",
@@ -47,6 +50,34 @@ def test_openvino_agrees_with_torch_text_by_text(
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     one_by_one = np.stack([embedder.encode_now([text])[0] for text in TEXTS])
     assert np.all(np.sum(one_by_one * vectors, axis=1) >= 0.999)
+
+
+def test_long_texts_are_cut_where_sentence_transformers_cuts_them(embedder_cache: Path) -> None:
+    folder = converted_folder(bundled_model_path(), embedder_cache)
+    config = json.loads((bundled_model_path() / "sentence_bert_config.json").read_text())
+    limit = config["max_seq_length"]
+    assert limit == 256  # the bundled model's; its tokenizer.json alone says 128
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    # What follows the 128th token changes the vector only if it is kept.
+    long_text = " ".join(["kitchen"] * 150 + ["mountain bicycle tyre"] * 60)
+    assert len(tokenizer.encode(long_text).ids) == limit
+    torch_vector = TorchEncoder(bundled_model_path(), None, 64).encode([long_text])
+    vector = SentenceEmbedder(cache_dir=embedder_cache).encode_now([long_text])
+    assert float(np.sum(torch_vector * vector)) >= MIN_AGREEMENT
+
+
+def test_stats_show_the_embedder_at_work(api: httpx.Client, memory_name: str) -> None:
+    api.post("/v1/memories", json={"name": memory_name}).raise_for_status()
+    body = {"task": f"{memory_name} task", "observation": f"{memory_name} page"}
+    for _ in range(2):  # the second time both texts are cache hits
+        api.post(f"/v1/memories/{memory_name}/retrieve", json=body).raise_for_status()
+    stats = api.get("/v1/stats").json()
+    assert stats["embedder"]["loaded"] is True
+    assert stats["embedder"]["backend"] == "openvino"
+    assert stats["embedder"]["texts_encoded"] >= 2
+    assert stats["embedder"]["encode_seconds"] > 0
+    assert stats["embedding_cache"]["hits"] >= 2
+    assert stats["process"]["resident_bytes"] > 0
 
 
 def test_the_converted_model_is_reused(
