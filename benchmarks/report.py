@@ -102,7 +102,7 @@ WHY = {
         "embedder, or a smaller model."
     ),
     "rss": (
-        "The OpenVINO runtime and the compiled model take ~100 MiB once loaded, the service "
+        "The OpenVINO runtime and the compiled model take ~190 MiB once loaded, the service "
         "itself ~110 MiB; with REMEMBERER_EMBEDDER_BACKEND=torch, torch and transformers "
         "take ~570 MiB. Closing it: serving embeddings from a separate process."
     ),
