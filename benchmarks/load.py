@@ -96,6 +96,17 @@ def run_load(base_url: str, calls: Sequence[Call], clients: int) -> LoadResult:
     return asyncio.run(_drive(base_url, calls, clients))
 
 
+def get(path: str) -> Call:
+    """A call that GETs `path` and fails loudly on an error status."""
+
+    async def call(connection: HttpConnection) -> None:
+        status, answer = await connection.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"{path} answered {status}: {answer[:300]!r}")
+
+    return call
+
+
 def post_json(
     path: str, body: dict[str, Any], on_answer: Callable[[Any], None] | None = None
 ) -> Call:

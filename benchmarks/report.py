@@ -33,6 +33,7 @@ class Report:
     tuning: list[TuneRow]
     backends: list[BackendRow]
     pools: list[PoolRow]
+    http_floor: LoadResult
     seconds: float
 
 
@@ -71,7 +72,8 @@ WHY = {
         "steps; the search settings or a capped count; the pair update, pipelined; the step "
         "log with the episode's state; COMMIT), several milliseconds of one Python process; "
         "1,000 calls/s would need under a millisecond each, on a core shared with the "
-        "database and the load generator. And every transition here reaches a new "
+        "database and the load generator (the HTTP stack alone, with no work at all, is "
+        "measured under the update table). And every transition here reaches a new "
         "observation, whose HNSW insert the next row explains. What would close it: "
         "transitions sent in batches (one call per episode, next column), several workers "
         "(REMEMBERER_WORKERS) on a machine with cores to spare."
@@ -380,7 +382,11 @@ def _updates(report: Report) -> list[str]:
         "",
         "New observations: every pair update creates a state record (and its HNSW entry). "
         "Revisits: the same episodes again under new episode ids, one episode per call, so "
-        "every state and action already exists and each bootstrap finds its own record.",
+        "every state and action already exists and each bootstrap finds its own record. "
+        f"For scale, the HTTP stack alone (`GET /healthz`, no database, no model) answers "
+        f"{report.http_floor.throughput:,.0f} calls/s to the same {report.plan.agents} "
+        f"clients (p50 {report.http_floor.percentile(50):.1f} ms): the ceiling of any "
+        "one-call-per-transition rate on this machine.",
         "",
         *_table(
             [

@@ -23,6 +23,7 @@ from rememberer.memories import IndexShape
 from benchmarks import backends as embedder_backends
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
+from benchmarks.load import get, run_load
 from benchmarks.machine import describe
 from benchmarks.memory_bench import Plan, measure_size
 from benchmarks.pool_bench import ServiceStarter, pool_sweep
@@ -44,6 +45,9 @@ class Options:
     plan: Plan = field(default_factory=Plan)
     embed_texts: int = 512
     server_embedded: int = 100
+    # GET /healthz, which touches neither the database nor the model: what the HTTP stack
+    # alone answers, the ceiling of any one-call-per-transition rate.
+    http_floor_calls: int = 3000
     tune_queries: int = 100
     shapes: Sequence[IndexShape] = SHAPES
     ef_searches: Sequence[int] = EF_SEARCHES
@@ -94,6 +98,10 @@ def measure(
         for size in options.sizes
     ]
     largest = sizes[-1]
+    logger.info("HTTP floor")
+    http_floor = run_load(
+        str(api.base_url), [get("/healthz")] * options.http_floor_calls, plan.agents
+    )
     logger.info("server-embedded retrieval")
     server = server_embedded_retrieval(api, largest.memory, options.server_embedded)
     rss, peak_rss = resident()
@@ -127,6 +135,7 @@ def measure(
         tuning=tuning,
         backends=backends,
         pools=pools,
+        http_floor=http_floor,
         seconds=time.perf_counter() - started,
     )
 

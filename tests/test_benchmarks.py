@@ -40,6 +40,7 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         ),
         embed_texts=4,
         server_embedded=2,
+        http_floor_calls=20,
         tune_queries=4,
         shapes=(IndexShape("halfvec", 8, 16),),
         ef_searches=(40,),
@@ -64,5 +65,11 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         assert target.name in document
     assert "## HNSW shapes" in document
     assert "## Embedder backends" in document
+    assert [b.name for b in report.backends][:2] == [
+        "torch (reference)",
+        "OpenVINO (the service's)",
+    ]
+    assert report.backends[1].cosine_min >= 0.99
+    assert report.http_floor.requests == 20 and "GET /healthz" in document
     assert [p.pool_size for p in report.pools] == [2, 4, 10]
     assert all(p.load.requests == 12 for p in report.pools)
