@@ -13,6 +13,7 @@ import numpy as np
 from rememberer.config import Settings
 from rememberer.retrieval import TIE_MARGIN, ef_search_for
 
+from benchmarks.cpu import CpuMeter, CpuSeconds
 from benchmarks.data import Dataset, Generator, Queries, exact_top_k, hits_at_k, kth_best_scores
 from benchmarks.load import Call, HttpConnection, LoadResult, post_json, run_load
 from benchmarks.scans import PythonScan, SqlScans, time_calls_ms
@@ -56,6 +57,8 @@ class SizeResult:
     update_per_episode: LoadResult
     # The same episodes again under new ids: every state is known, nothing is inserted.
     update_revisiting: LoadResult
+    # CPU seconds of the service and of the database during each of the three update runs.
+    update_cpu: tuple[CpuSeconds, CpuSeconds, CpuSeconds] | None
     transitions_per_episode: int
     # What was seeded and asked, for the tuning runs on the same memory.
     data: Dataset = field(repr=False)
@@ -110,7 +113,13 @@ def recall_at_k(
 
 
 def measure_size(
-    api: httpx.Client, url: str, generator: Generator, memory: str, size: int, plan: Plan
+    api: httpx.Client,
+    url: str,
+    generator: Generator,
+    memory: str,
+    size: int,
+    plan: Plan,
+    cpu: CpuMeter | None = None,
 ) -> SizeResult:
     created = api.post("/v1/memories", json={"name": memory, "gamma": 0.9, "lambda": 0.5})
     created.raise_for_status()
@@ -132,7 +141,9 @@ def measure_size(
     logger.info("scans side by side, %d records", size)
     scans = _time_scans(url, memory, data, ids, queries, plan)
     logger.info("updates, %d records", size)
-    per_step, per_episode, revisiting = _time_updates(api, memory, generator, data, plan)
+    (per_step, per_episode, revisiting), update_cpu = _time_updates(
+        api, memory, generator, data, plan, cpu
+    )
     return SizeResult(
         memory=memory,
         size=size,
@@ -147,6 +158,7 @@ def measure_size(
         update_per_step=per_step,
         update_per_episode=per_episode,
         update_revisiting=revisiting,
+        update_cpu=update_cpu,
         transitions_per_episode=plan.episode_steps,
         data=data,
         ids=ids,
@@ -226,24 +238,40 @@ def _episode_call(memory: str, episode_id: str, task: str, pages: list[str], bat
 
 
 def _time_updates(
-    api: httpx.Client, memory: str, generator: Generator, data: Dataset, plan: Plan
-) -> tuple[LoadResult, LoadResult, LoadResult]:
+    api: httpx.Client,
+    memory: str,
+    generator: Generator,
+    data: Dataset,
+    plan: Plan,
+    cpu: CpuMeter | None,
+) -> tuple[
+    tuple[LoadResult, LoadResult, LoadResult], tuple[CpuSeconds, CpuSeconds, CpuSeconds] | None
+]:
     """One transition per call and one episode per call, each through new observations
     (every pair creates a state record); then the batched episodes again under new
-    episode ids, so that every state already has its record (revisits)."""
-    results = []
+    episode ids, so that every state already has its record (revisits). With `cpu`, also
+    the CPU time the service and the database spent on each run."""
+    runs: list[list[Call]] = []
     for batched in (False, True):
         prefix = f"{memory} {'batched' if batched else 'stepwise'}"
         episodes, vectors = _episode_texts(generator, data, plan, prefix)
         put_vectors(api, memory, vectors)
-        calls = [
-            _episode_call(memory, f"{prefix} {e}", task, pages, batched)
+        runs.append(
+            [
+                _episode_call(memory, f"{prefix} {e}", task, pages, batched)
+                for e, (task, pages) in enumerate(episodes)
+            ]
+        )
+    runs.append(
+        [
+            _episode_call(memory, f"{prefix} {e} again", task, pages, batched=True)
             for e, (task, pages) in enumerate(episodes)
         ]
-        results.append(run_load(str(api.base_url), calls, plan.agents))
-    again = [
-        _episode_call(memory, f"{prefix} {e} again", task, pages, batched=True)
-        for e, (task, pages) in enumerate(episodes)
-    ]
-    results.append(run_load(str(api.base_url), again, plan.agents))
-    return results[0], results[1], results[2]
+    )
+    loads, spent = [], []
+    for calls in runs:
+        before = cpu.read() if cpu else None
+        loads.append(run_load(str(api.base_url), calls, plan.agents))
+        if cpu and before:
+            spent.append(cpu.read() - before)
+    return (loads[0], loads[1], loads[2]), (spent[0], spent[1], spent[2]) if spent else None

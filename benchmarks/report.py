@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from benchmarks.backends import BackendRow
+from benchmarks.cpu import CpuSeconds
 from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
 from benchmarks.load import LoadResult
 from benchmarks.machine import Machine
@@ -127,6 +128,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 def _size(n: int) -> str:
     return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def _cpu_per_transition(result: SizeResult, load: LoadResult, spent: CpuSeconds) -> str:
+    transitions = load.requests * result.transitions_per_episode
+    return f"{1000 * spent.service / transitions:.2f} / {1000 * spent.database / transitions:.2f}"
 
 
 def transitions_per_second(result: SizeResult, load: LoadResult) -> float:
@@ -377,6 +383,35 @@ def _updates(report: Report) -> list[str]:
         ["records", "COPY + actions s", "HNSW build s", "index MiB", "tables MiB"],
         _seed_rows(report),
     )
+    cpu_rows = [
+        [
+            _size(r.size),
+            *(
+                _cpu_per_transition(r, load, spent)
+                for load, spent in zip(
+                    (r.update_per_step, r.update_per_episode, r.update_revisiting),
+                    r.update_cpu,
+                    strict=True,
+                )
+            ),
+        ]
+        for r in report.sizes
+        if r.update_cpu is not None
+    ]
+    cpu = (
+        [
+            "",
+            "CPU time per transition, service / database (ms, from /proc; two cores give "
+            "2,000 ms of CPU per second, so 1,000 transitions/s allow 2 ms per transition for "
+            "everything, the load generator included):",
+            "",
+            *_table(
+                ["records", "one transition per call", "one episode per call", "revisits"], cpu_rows
+            ),
+        ]
+        if cpu_rows
+        else []
+    )
     return [
         f"## `/update` with {report.plan.agents} concurrent agents (transitions/s)",
         "",
@@ -397,6 +432,7 @@ def _updates(report: Report) -> list[str]:
             ],
             rows,
         ),
+        *cpu,
         "## Seeding",
         "",
         *seed,

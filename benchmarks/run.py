@@ -21,6 +21,7 @@ import httpx
 from rememberer.memories import IndexShape
 
 from benchmarks import backends as embedder_backends
+from benchmarks.cpu import CpuMeter
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
 from benchmarks.load import get, run_load
@@ -83,10 +84,12 @@ def measure(
     options: Options,
     resident: Resident,
     start_service: ServiceStarter | None = None,
+    cpu: CpuMeter | None = None,
 ) -> Report:
     """Every measurement, against the service at `api` on the database at `url`;
     `resident` reads the service's (current, peak) resident memory; `start_service`, if
-    given, starts more service processes for the pool sizes."""
+    given, starts more service processes for the pool sizes; `cpu`, if given, splits the
+    updates' CPU time between the service and the database."""
     with connect(url) as connection:
         machine = describe(connection)
     started = time.perf_counter()
@@ -94,7 +97,7 @@ def measure(
     generator = Generator(seed=options.seed)
     plan = options.plan
     sizes = [
-        measure_size(api, url, generator, f"{options.name_prefix}-{size}", size, plan)
+        measure_size(api, url, generator, f"{options.name_prefix}-{size}", size, plan, cpu)
         for size in options.sizes
     ]
     largest = sizes[-1]
@@ -155,7 +158,8 @@ def run(options: Options, data_dir: Path | None) -> Report:
                 with Service(url, settings, folder / "service-pool.log") as other:
                     yield other.url
 
-            return measure(api, url, options, service.resident_bytes, start_service)
+            cpu = CpuMeter.of(service.process.pid, url)
+            return measure(api, url, options, service.resident_bytes, start_service, cpu)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ from contextlib import nullcontext
 import httpx
 from rememberer.memories import IndexShape
 
+from benchmarks.cpu import CpuMeter
 from benchmarks.memory_bench import Plan
 from benchmarks.report import render, targets
 from benchmarks.run import Options, measure
@@ -47,8 +48,10 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         name_prefix=f"smoke-{server.port}",
     )
     # The pool sizes are only exercised here: every "service" is this session's server.
+    # The server runs in this process: its CPU is this process's (load generator included).
+    cpu = CpuMeter.of(os.getpid(), database_url)
     report = measure(
-        api, database_url, options, own_resident_bytes, lambda _: nullcontext(server.url)
+        api, database_url, options, own_resident_bytes, lambda _: nullcontext(server.url), cpu
     )
     [size] = report.sizes
     # 200 records are below the exact-scan threshold: the service must rank exactly.
@@ -56,6 +59,11 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     assert len(size.one_client.latencies_ms) == 12
     assert size.update_per_step.requests == size.update_per_episode.requests > 0
     assert size.update_revisiting.requests == size.update_per_episode.requests
+    assert size.update_cpu is not None
+    # /proc counts in clock ticks (10 ms): a run this small may not reach one in each place.
+    assert all(spent.service >= 0 and spent.database >= 0 for spent in size.update_cpu)
+    assert sum(spent.service + spent.database for spent in size.update_cpu) > 0
+    assert "CPU time per transition" in render(report)
     assert report.server_embedded.stats["embedding_cache"]["misses"] >= 2
     assert all(e.texts_per_second > 0 and e.single_text_ms > 0 for e in report.embed)
     [tuned] = report.tuning
