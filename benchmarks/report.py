@@ -402,7 +402,6 @@ def _updates(report: Report) -> list[str]:
     ]
     cpu = (
         [
-            "",
             "CPU time per transition, service / database (ms, from /proc; two cores give "
             "2,000 ms of CPU per second, so 1,000 transitions/s allow 2 ms per transition for "
             "everything, the load generator included):",
