@@ -125,7 +125,9 @@ def measure_size(
     created.raise_for_status()
     data = generator.dataset(size, prefix=f"s{size}")
     logger.info("seeding %d records", size)
-    times, ids = seed(url, memory, data)
+    # Like the service, which builds a memory's index once it outgrows the exact scan.
+    indexed = size > Settings().exact_search_max_records
+    times, ids = seed(url, memory, data, index=indexed)
     queries = generator.queries(data, plan.queries, prefix=f"s{size}")
     put_vectors(api, memory, query_vectors(queries))
     base = str(api.base_url)
@@ -139,7 +141,7 @@ def measure_size(
         run_load(base, retrieve_calls(memory, queries, lambda_, answers), 8)
         recall[lambda_] = recall_at_k(data, ids, queries, answers, lambda_)
     logger.info("scans side by side, %d records", size)
-    scans = _time_scans(url, memory, data, ids, queries, plan)
+    scans = _time_scans(url, memory, data, ids, queries, plan, indexed)
     logger.info("updates, %d records", size)
     (per_step, per_episode, revisiting), update_cpu = _time_updates(
         api, memory, generator, data, plan, cpu
@@ -167,8 +169,15 @@ def measure_size(
 
 
 def _time_scans(
-    url: str, memory: str, data: Dataset, ids: Sequence[int], queries: Queries, plan: Plan
+    url: str,
+    memory: str,
+    data: Dataset,
+    ids: Sequence[int],
+    queries: Queries,
+    plan: Plan,
+    indexed: bool,
 ) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Exact SQL, HNSW SQL (empty without an index), numpy and the paper's Python scan."""
     arguments = [
         (queries.tasks[i], queries.observations[i], DEFAULT_LAMBDA, K)
         for i in range(min(plan.sql_queries, len(queries)))
@@ -178,9 +187,11 @@ def _time_scans(
         ef_search = ef_search_for(K + TIE_MARGIN, Settings().hnsw_ef_search)
         scans = SqlScans(connection, memory_info(connection, memory), ef_search)
         time_calls_ms(scans.exact, arguments[:5])  # warm-up: prepare, fill the buffer cache
-        time_calls_ms(scans.hnsw, arguments[:5])
         exact = time_calls_ms(scans.exact, arguments)
-        hnsw = time_calls_ms(scans.hnsw, arguments)
+        hnsw = []
+        if indexed:
+            time_calls_ms(scans.hnsw, arguments[:5])
+            hnsw = time_calls_ms(scans.hnsw, arguments)
     vectorised = time_calls_ms(lambda t, o, lam, k: exact_top_k(data, t, o, lam, k), arguments)
     python = time_calls_ms(PythonScan(data, ids).retrieve, arguments[: plan.python_scan_queries])
     return exact, hnsw, vectorised, python

@@ -74,9 +74,10 @@ def memory_info(connection: Connection, name: str) -> MemoryInfo:
     return MemoryInfo(row[0], name, *row[1:])
 
 
-def seed(url: str, name: str, data: Dataset) -> tuple[SeedTimes, list[int]]:
-    """Load `data` into the (empty) memory `name`; returns timings and the record ids in
-    dataset order."""
+def seed(url: str, name: str, data: Dataset, index: bool = True) -> tuple[SeedTimes, list[int]]:
+    """Load `data` into the (empty) memory `name`, with its HNSW index unless `index` is
+    false (as the service leaves a memory it scans exactly); returns timings and the record
+    ids in dataset order."""
     with connect(url) as connection:
         memory = memory_info(connection, name)
         connection.execute(f"DROP INDEX IF EXISTS {memory.index_name}")
@@ -88,10 +89,11 @@ def seed(url: str, name: str, data: Dataset) -> tuple[SeedTimes, list[int]]:
         for table in ("records", "record_embeddings", "action_values"):
             connection.execute(f"ANALYZE {table}")
         copied = time.perf_counter()
-        build_index(connection, memory)
+        if index:
+            build_index(connection, memory)
         built = time.perf_counter()
         sizes = connection.execute(
-            "SELECT pg_relation_size(%s::regclass), "
+            "SELECT coalesce(pg_relation_size(to_regclass(%s)), 0), "
             "pg_relation_size('records') + pg_relation_size('record_embeddings')",
             (memory.index_name,),
         ).fetchone()

@@ -1,5 +1,6 @@
-"""Migrations on a database that holds learned records: down and up again loses nothing, and
-after 0006 a revisited state is a heap-only update (no new entry in the HNSW graph)."""
+"""Migrations on a database that holds learned records: down and up again loses nothing,
+after 0006 a revisited state is a heap-only update (no new entry in the HNSW graph), and
+after 0007 a small memory has no HNSW index."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rememberer.migrate import alembic_config
 from tests.conftest import ServerThread, plain_url
 
 BEFORE_RECORD_EMBEDDINGS = "0005_perf"
+RECORD_EMBEDDINGS = "0006_record_embeddings"
 PAGES = [f"page {i}" for i in range(6)]
 
 
@@ -44,12 +46,11 @@ def _exemplars(api: httpx.Client, memory: str) -> list[Any]:
     ]
 
 
-def _index_table(connection: psycopg.Connection[Any], memory_id: int) -> str:
+def _index_table(connection: psycopg.Connection[Any], memory_id: int) -> str | None:
     row = connection.execute(
         "SELECT tablename FROM pg_indexes WHERE indexname = %s", (f"records_hnsw_{memory_id}",)
     ).fetchone()
-    assert row is not None, "the memory's HNSW index is missing"
-    return str(row[0])
+    return None if row is None else str(row[0])
 
 
 def _hot_updates(url: str) -> int:
@@ -88,7 +89,7 @@ def test_down_and_up_again_keeps_vectors_and_index(
         assert missing.fetchone() == (0,)
         assert _index_table(connection, memory_id) == "records"
 
-    command.upgrade(config, "head")
+    command.upgrade(config, RECORD_EMBEDDINGS)
     with psycopg.connect(plain_url(url)) as connection:
         counts = connection.execute(
             "SELECT (SELECT count(*) FROM records), (SELECT count(*) FROM record_embeddings)"
@@ -99,6 +100,15 @@ def test_down_and_up_again_keeps_vectors_and_index(
             "SELECT reloptions FROM pg_class WHERE relname = 'records'"
         ).fetchone()
         assert options == (["fillfactor=85"],)
+
+    command.upgrade(config, "head")
+    with psycopg.connect(plain_url(url)) as connection:
+        # Five records: scanned exactly, so 0007 dropped the index nothing searched.
+        assert _index_table(connection, memory_id) is None
+    command.downgrade(config, RECORD_EMBEDDINGS)
+    with psycopg.connect(plain_url(url)) as connection:
+        assert _index_table(connection, memory_id) == "record_embeddings"
+    command.upgrade(config, "head")
 
     with (
         ServerThread(settings, url) as server,
@@ -116,3 +126,35 @@ def test_down_and_up_again_keeps_vectors_and_index(
         while _hot_updates(url) < expected and time.monotonic() < deadline:
             time.sleep(0.5)
         assert _hot_updates(url) >= expected
+
+
+def test_0007_drops_only_the_indexes_of_memories_scanned_exactly(
+    own_database: tuple[str, str], settings: Settings
+) -> None:
+    url = own_database[1]
+    with (
+        ServerThread(settings, url) as server,
+        httpx.Client(base_url=server.url, timeout=60) as api,
+    ):
+        for name in ("small", "large"):
+            body = {"name": name, "embedder": "client", "dimension": 2}
+            assert api.post("/v1/memories", json=body).status_code == 201
+    with psycopg.connect(plain_url(url)) as connection:
+        large = connection.execute("SELECT id FROM memories WHERE name = 'large'").fetchone()
+        assert large is not None
+        connection.execute(
+            "WITH r AS (INSERT INTO records (memory_id, key, task, observation, visits, "
+            "last_reward, total_reward, action_history) "
+            "SELECT %s, int4send(i), 't', 'o' || i, 1, 0, 0, '[]' "
+            "FROM generate_series(1, 2001) i RETURNING id, memory_id) "
+            "INSERT INTO record_embeddings (record_id, memory_id, embedding) "
+            "SELECT id, memory_id, '[1, 0, 0, 1]' FROM r",
+            (large[0],),
+        )
+    config = alembic_config(url)
+    command.downgrade(config, RECORD_EMBEDDINGS)  # every memory has its index again
+    command.upgrade(config, "head")
+    with psycopg.connect(plain_url(url)) as connection:
+        ids = dict(connection.execute("SELECT name, id FROM memories").fetchall())
+        assert _index_table(connection, ids["small"]) is None
+        assert _index_table(connection, ids["large"]) == "record_embeddings"

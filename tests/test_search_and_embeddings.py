@@ -37,6 +37,15 @@ def index_scans(database_url: str, index: str) -> int:
     return int(row[0]) if row else -1
 
 
+def index_valid(database_url: str, index: str) -> bool | None:
+    """None: no such index; False: being built (or a build failed); True: usable."""
+    with psycopg.connect(plain_url(database_url)) as connection:
+        row = connection.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (index,)
+        ).fetchone()
+    return None if row is None else bool(row[0])
+
+
 def test_hnsw_path_uses_the_index_and_matches_exact(
     api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
 ) -> None:
@@ -63,6 +72,15 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     assert response.status_code == 200, response.text
     memory_id = _memory_id(database_url, memory_name)
     index = f"records_hnsw_{memory_id}"
+    # The service that scans up to 2,000 records exactly never built a graph for this one.
+    assert index_valid(database_url, index) is None
+    # The other finds it past its exact scan: it answers by scanning, and builds the index.
+    first = {"task": "task", "observation": "obs 0", "k": 5}
+    assert hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=first).status_code == 200
+    deadline = time.monotonic() + 60
+    while not index_valid(database_url, index) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert index_valid(database_url, index) is True, "the index was not built"
     before = index_scans(database_url, index)
     for i in range(0, 300, 37):
         body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": 0.3}

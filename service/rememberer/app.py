@@ -23,6 +23,7 @@ from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
 from rememberer.errors import RemembererError, Unavailable
+from rememberer.indexing import IndexBuilder
 from rememberer.limits import BodyLimitMiddleware
 from rememberer.memories import MemoryCache
 from rememberer.migrate import current_revision, head_revision
@@ -109,11 +110,14 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         vectors = VectorStore(embedder)
+        indexes = IndexBuilder(engine)
         metrics.watch_embedding_cache(vectors.stats)
         app.state.services = Services(
             settings=settings,
             vectors=vectors,
-            search=SearchParams(settings.exact_search_max_records, settings.hnsw_ef_search),
+            search=SearchParams(
+                settings.exact_search_max_records, settings.hnsw_ef_search, indexes
+            ),
             memories=MemoryCache(settings.memory_cache_seconds),
             metrics=metrics,
         )
@@ -121,6 +125,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             yield
         finally:
             await embedder.aclose()
+            await indexes.aclose()
             await engine.dispose()
 
     app = FastAPI(

@@ -78,12 +78,15 @@ class MemoryInfo:
         return INDEX_SHAPE.order_by(self.dimension, query)
 
 
-def hnsw_index_ddl(memory: MemoryInfo, shape: IndexShape | None = None) -> str:
+def hnsw_index_ddl(
+    memory: MemoryInfo, shape: IndexShape | None = None, concurrently: bool = False
+) -> str:
     """The memory's own HNSW index: partial, so that its graph holds only this memory's
     records and a nearest-neighbour search never loses results to a memory_id filter."""
     shape = shape or INDEX_SHAPE
+    how = "CONCURRENTLY IF NOT EXISTS " if concurrently else ""
     return (
-        f"CREATE INDEX {memory.index_name} ON record_embeddings "
+        f"CREATE INDEX {how}{memory.index_name} ON record_embeddings "
         f"USING hnsw ({shape.expression(memory.dimension)} {shape.precision}_ip_ops) "
         f"WITH (m = {int(shape.m)}, ef_construction = {int(shape.ef_construction)}) "
         f"WHERE memory_id = {int(memory.id)}"
@@ -117,7 +120,7 @@ async def create_memory(session: AsyncSession, body: schemas.MemoryCreate) -> sc
     except IntegrityError as exc:
         await session.rollback()
         raise MemoryExists(body.name) from exc
-    await session.execute(text(hnsw_index_ddl(MemoryInfo.from_row(row))))
+    # No HNSW index yet: a memory gets one once it outgrows the exact scan (indexing.py).
     await session.commit()
     await session.refresh(row)
     return _memory_detail(row, {"records": 0, "actions": 0, "episodes_open": 0})

@@ -3,9 +3,10 @@
 A record's embedding is [unit(task); unit(observation)], so its inner product with the query
 [λ·unit(q_task); (1−λ)·unit(q_obs)] is exactly that score, for any λ chosen per query, and
 pgvector's `<#>` (negative inner product) orders by it. Small memories are scanned exactly;
-larger ones use the memory's own HNSW index. Candidates are rescored and their ties broken in
-the same statement, which for `retrieve` also returns the records and their action values:
-a retrieval is one round trip once the transaction is prepared (`uses_index`).
+larger ones use the memory's own HNSW index (built once they outgrow the scan: indexing.py).
+Candidates are rescored and their ties broken in the same statement, which for `retrieve`
+also returns the records and their action values: a retrieval is one round trip once the
+transaction is prepared (`uses_index`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.embeddings import Vector
+from rememberer.indexing import IndexBuilder
 from rememberer.lcs import ElementSimilarity
-from rememberer.memories import MemoryInfo, count_records_up_to
+from rememberer.memories import MemoryInfo
 from rememberer.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
@@ -43,8 +45,12 @@ LCS = "lcs"
 class SearchParams:
     exact_max_records: int
     ef_search: int
-    # Memories this process has seen above `exact_max_records`. Records are rarely deleted,
-    # so a memory once large is searched through its index from then on, without counting.
+    # Builds the index of a memory found above `exact_max_records` without one; None (as
+    # in scripts): such a memory is scanned exactly.
+    indexes: IndexBuilder | None = field(default=None, compare=False)
+    # Memories this process has seen above `exact_max_records` with a usable index. Records
+    # are rarely deleted, so such a memory is searched through its index from then on,
+    # without counting.
     large_memories: set[int] = field(default_factory=set, compare=False)
 
 
@@ -101,7 +107,9 @@ async def uses_index(
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
-    trip (a capped count, or the index's settings), none after that."""
+    trip (a capped count with the index's state, or the index's settings), none after
+    that. A memory past the exact scan without a usable index gets one built (indexing.py)
+    and is scanned exactly until it is ready."""
     ef_search = ef_search_for(candidates, params.ef_search)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
@@ -114,14 +122,30 @@ async def uses_index(
     ):
         return decided.index
     if memory.id not in params.large_memories:
-        size = await count_records_up_to(session, memory, params.exact_max_records)
-        if size <= params.exact_max_records:
+        size, indexed = await _size_and_index(session, memory, params.exact_max_records)
+        if size > params.exact_max_records and not indexed and params.indexes is not None:
+            params.indexes.request(memory)  # built in the background; scanned until then
+        if size <= params.exact_max_records or not indexed:
             session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)
             return False
         params.large_memories.add(memory.id)
     await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
     session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
     return True
+
+
+_SIZE_AND_INDEX = text(
+    "SELECT (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :over) r), "
+    "coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index)), false)"
+)
+
+
+async def _size_and_index(session: AsyncSession, memory: MemoryInfo, cap: int) -> tuple[int, bool]:
+    """The memory's record count, counted no further than `cap` + 1, and whether its HNSW
+    index is there and usable."""
+    binds = {"m": memory.id, "over": cap + 1, "index": memory.index_name}
+    row = (await session.execute(_SIZE_AND_INDEX, binds)).one()
+    return int(row[0]), bool(row[1])
 
 
 @lru_cache(maxsize=1024)

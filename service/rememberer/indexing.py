@@ -1,0 +1,86 @@
+"""A memory's HNSW index, built once the memory outgrows the exact scan.
+
+Memories up to `exact_search_max_records` are ranked by an exact scan, so an HNSW graph
+would only cost them: every new state would pay its insertion into the graph, which at 1k
+records is more database time than the rest of the update together (docs/BENCHMARKS.md).
+So a memory has no index until a search finds it larger than that. The index is then built
+`CONCURRENTLY` in the background, which never blocks the memory's writers, and searched once
+PostgreSQL marks it valid; until then the search scans exactly, as before.
+
+One process builds a memory's index at a time (an advisory lock); a build that was
+interrupted leaves an invalid index, which the next request drops and builds again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from rememberer.memories import MemoryInfo, hnsw_index_ddl
+
+logger = logging.getLogger(__name__)
+
+# First key of the advisory lock held while a memory's index is built.
+_BUILD_LOCK = 0x52454D32
+# The index's state: NULL (no index), false (being built, or a build failed), true (usable).
+INDEX_VALID = text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index)")
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:lock, CAST(:m % 2147483647 AS integer))")
+_UNLOCK = text("SELECT pg_advisory_unlock(:lock, CAST(:m % 2147483647 AS integer))")
+
+
+class IndexBuilder:
+    """Builds memories' indexes in background tasks of this process."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._building: dict[int, asyncio.Task[None]] = {}
+
+    def request(self, memory: MemoryInfo) -> None:
+        """Start building the memory's index unless this process is already at it."""
+        running = self._building.get(memory.id)
+        if running is not None and not running.done():
+            return
+        task = asyncio.create_task(self._build_logged(memory), name=f"index {memory.id}")
+        self._building[memory.id] = task
+
+    async def _build_logged(self, memory: MemoryInfo) -> None:
+        try:
+            await self.build(memory)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # searches go on scanning exactly; the next one asks again
+            logger.exception("building the HNSW index of memory %r failed", memory.name)
+
+    async def build(self, memory: MemoryInfo) -> bool:
+        """Build the memory's index now; False if another process holds the build."""
+        async with self._engine.connect() as connection:
+            # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            keys = {"lock": _BUILD_LOCK, "m": memory.id}
+            if not await connection.scalar(_TRY_LOCK, keys):
+                return False
+            try:
+                await self._build_locked(connection, memory)
+            finally:
+                await connection.execute(_UNLOCK, keys)
+        return True
+
+    @staticmethod
+    async def _build_locked(connection: AsyncConnection, memory: MemoryInfo) -> None:
+        valid = await connection.scalar(INDEX_VALID, {"index": memory.index_name})
+        if valid:
+            return
+        if valid is False:  # left by an interrupted build (we hold the build lock)
+            await connection.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}"))
+        logger.info("building the HNSW index of memory %r", memory.name)
+        await connection.execute(text(hnsw_index_ddl(memory, concurrently=True)))
+        logger.info("the HNSW index of memory %r is ready", memory.name)
+
+    async def aclose(self) -> None:
+        for task in self._building.values():
+            task.cancel()
+        await asyncio.gather(*self._building.values(), return_exceptions=True)
+        self._building.clear()

@@ -1,0 +1,98 @@
+"""A memory's HNSW index is built in the background once the memory outgrows the exact scan:
+one build at a time, an interrupted build is dropped and built again, and the memory is
+searched exactly until the index is usable."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import psycopg
+import pytest
+from rememberer.config import Settings
+from rememberer.db import create_engine, create_sessionmaker
+from rememberer.indexing import _BUILD_LOCK, IndexBuilder
+from rememberer.memories import MemoryInfo, find_memory, hnsw_index_ddl
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import plain_url
+from tests.test_search_and_embeddings import index_valid
+
+DIM = 4
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database_url, Settings())
+    yield engine
+    await engine.dispose()
+
+
+def grown_memory(api: httpx.Client, name: str, records: int) -> None:
+    api.post("/v1/memories", json={"name": name, "embedder": "client", "dimension": DIM})
+    vectors = {"task": [1.0, 0.0, 0.0, 0.0]}
+    vectors |= {f"page {i}": [0.1, float(i), 1.0, 0.5] for i in range(records + 1)}
+    api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors}).raise_for_status()
+    transitions = [
+        {
+            "step": i,
+            "observation": f"page {i}",
+            "action": "next",
+            "reward": 0.0,
+            "next_observation": f"page {i + 1}",
+            "done": i == records - 1,
+        }
+        for i in range(records)
+    ]
+    body = {"episode_id": "grow", "task": "task", "transitions": transitions}
+    api.post(f"/v1/memories/{name}/update", json=body).raise_for_status()
+
+
+async def memory_info(engine: AsyncEngine, name: str) -> MemoryInfo:
+    async with create_sessionmaker(engine)() as session:
+        return await find_memory(session, name)
+
+
+async def test_an_interrupted_build_is_dropped_and_built_again(
+    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+) -> None:
+    grown_memory(api, memory_name, 20)
+    memory = await memory_info(engine, memory_name)
+    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
+        connection.execute(hnsw_index_ddl(memory))
+        # What a cancelled CREATE INDEX CONCURRENTLY leaves behind.
+        connection.execute(
+            "UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass(%s)",
+            (memory.index_name,),
+        )
+    assert index_valid(database_url, memory.index_name) is False
+    assert await IndexBuilder(engine).build(memory)
+    assert index_valid(database_url, memory.index_name) is True
+
+
+async def test_one_process_builds_at_a_time(
+    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+) -> None:
+    grown_memory(api, memory_name, 20)
+    memory = await memory_info(engine, memory_name)
+    with psycopg.connect(plain_url(database_url), autocommit=True) as other_builder:
+        other_builder.execute("SELECT pg_advisory_lock(%s, %s)", (_BUILD_LOCK, memory.id))
+        assert not await IndexBuilder(engine).build(memory)
+        assert index_valid(database_url, memory.index_name) is None
+    assert await IndexBuilder(engine).build(memory)
+    assert index_valid(database_url, memory.index_name) is True
+
+
+async def test_requests_share_one_build(
+    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+) -> None:
+    grown_memory(api, memory_name, 20)
+    memory = await memory_info(engine, memory_name)
+    builder = IndexBuilder(engine)
+    builder.request(memory)
+    [task] = builder._building.values()
+    builder.request(memory)
+    assert list(builder._building.values()) == [task]
+    await task
+    assert index_valid(database_url, memory.index_name) is True
+    await builder.aclose()
