@@ -4,7 +4,8 @@ and in-process scans side by side) and update throughput with concurrent agents.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,8 +144,9 @@ def measure_size(
     logger.info("scans side by side, %d records", size)
     scans = _time_scans(url, memory, data, ids, queries, plan, indexed)
     logger.info("updates, %d records", size)
+    search = retrieve_calls(memory, queries, None)[0]
     (per_step, per_episode, revisiting), update_cpu = _time_updates(
-        api, memory, generator, data, plan, cpu
+        api, memory, generator, data, plan, cpu, lambda: _settle(api, url, search)
     )
     return SizeResult(
         memory=memory,
@@ -195,6 +197,24 @@ def _time_scans(
     vectorised = time_calls_ms(lambda t, o, lam, k: exact_top_k(data, t, o, lam, k), arguments)
     python = time_calls_ms(PythonScan(data, ids).retrieve, arguments[: plan.python_scan_queries])
     return exact, hnsw, vectorised, python
+
+
+# Index builds still running; the benchmark waits for them between runs.
+_BUILDING = "SELECT count(*) FROM pg_stat_progress_create_index"
+SETTLE_SECONDS = 600
+
+
+def _settle(api: httpx.Client, url: str, search: Call) -> None:
+    """One search, which starts the memory's index build if it has outgrown the exact scan,
+    then a wait for any build to end: every timed run starts in the steady state, and a
+    memory's one-time build does not fall into the run after the one that grew it."""
+    run_load(str(api.base_url), [search], 1)
+    deadline = time.monotonic() + SETTLE_SECONDS
+    with connect(url) as connection:
+        while connection.execute(_BUILDING).fetchone() != (0,):
+            if time.monotonic() > deadline:
+                raise RuntimeError("an index build did not end")
+            time.sleep(0.2)
 
 
 def _episode_texts(
@@ -255,6 +275,7 @@ def _time_updates(
     data: Dataset,
     plan: Plan,
     cpu: CpuMeter | None,
+    settle: Callable[[], None],
 ) -> tuple[
     tuple[LoadResult, LoadResult, LoadResult], tuple[CpuSeconds, CpuSeconds, CpuSeconds] | None
 ]:
@@ -281,6 +302,7 @@ def _time_updates(
     )
     loads, spent = [], []
     for calls in runs:
+        settle()
         before = cpu.read() if cpu else None
         loads.append(run_load(str(api.base_url), calls, plan.agents))
         if cpu and before:
