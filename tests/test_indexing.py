@@ -19,6 +19,7 @@ from tests.conftest import plain_url
 from tests.test_search_and_embeddings import index_valid
 
 DIM = 4
+RECORDS = 20
 
 
 @pytest.fixture
@@ -28,11 +29,14 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-def grown_memory(api: httpx.Client, name: str, records: int) -> None:
-    api.post("/v1/memories", json={"name": name, "embedder": "client", "dimension": DIM})
+@pytest.fixture
+def grown(api: httpx.Client, memory_name: str) -> str:
+    """A memory of 20 learned records, without an index (the session's service scans it)."""
+    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": DIM})
     vectors = {"task": [1.0, 0.0, 0.0, 0.0]}
-    vectors |= {f"page {i}": [0.1, float(i), 1.0, 0.5] for i in range(records + 1)}
-    api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors}).raise_for_status()
+    vectors |= {f"page {i}": [0.1, float(i), 1.0, 0.5] for i in range(RECORDS + 1)}
+    stored = api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": vectors})
+    stored.raise_for_status()
     transitions = [
         {
             "step": i,
@@ -40,24 +44,24 @@ def grown_memory(api: httpx.Client, name: str, records: int) -> None:
             "action": "next",
             "reward": 0.0,
             "next_observation": f"page {i + 1}",
-            "done": i == records - 1,
+            "done": i == RECORDS - 1,
         }
-        for i in range(records)
+        for i in range(RECORDS)
     ]
     body = {"episode_id": "grow", "task": "task", "transitions": transitions}
-    api.post(f"/v1/memories/{name}/update", json=body).raise_for_status()
+    api.post(f"/v1/memories/{memory_name}/update", json=body).raise_for_status()
+    return memory_name
 
 
-async def memory_info(engine: AsyncEngine, name: str) -> MemoryInfo:
+@pytest.fixture
+async def memory(grown: str, engine: AsyncEngine) -> MemoryInfo:
     async with create_sessionmaker(engine)() as session:
-        return await find_memory(session, name)
+        return await find_memory(session, grown)
 
 
 async def test_an_interrupted_build_is_dropped_and_built_again(
-    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+    memory: MemoryInfo, database_url: str, engine: AsyncEngine
 ) -> None:
-    grown_memory(api, memory_name, 20)
-    memory = await memory_info(engine, memory_name)
     with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
         connection.execute(hnsw_index_ddl(memory))
         # What a cancelled CREATE INDEX CONCURRENTLY leaves behind.
@@ -71,10 +75,8 @@ async def test_an_interrupted_build_is_dropped_and_built_again(
 
 
 async def test_one_process_builds_at_a_time(
-    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+    memory: MemoryInfo, database_url: str, engine: AsyncEngine
 ) -> None:
-    grown_memory(api, memory_name, 20)
-    memory = await memory_info(engine, memory_name)
     with psycopg.connect(plain_url(database_url), autocommit=True) as other_builder:
         other_builder.execute("SELECT pg_advisory_lock(%s, %s)", (_BUILD_LOCK, memory.id))
         assert not await IndexBuilder(engine).build(memory)
@@ -84,10 +86,8 @@ async def test_one_process_builds_at_a_time(
 
 
 async def test_requests_share_one_build(
-    api: httpx.Client, memory_name: str, database_url: str, engine: AsyncEngine
+    memory: MemoryInfo, database_url: str, engine: AsyncEngine
 ) -> None:
-    grown_memory(api, memory_name, 20)
-    memory = await memory_info(engine, memory_name)
     builder = IndexBuilder(engine)
     builder.request(memory)
     [task] = builder._building.values()
