@@ -4,6 +4,7 @@ searched exactly until the index is usable."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -96,3 +97,19 @@ async def test_requests_share_one_build(
     await task
     assert index_valid(database_url, memory.index_name) is True
     await builder.aclose()
+
+
+def test_a_deleted_memory_loses_its_index(api: httpx.Client, grown: str, database_url: str) -> None:
+    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
+        row = connection.execute("SELECT id FROM memories WHERE name = %s", (grown,)).fetchone()
+        assert row is not None
+        index = f"records_hnsw_{row[0]}"
+        connection.execute(
+            f"CREATE INDEX {index} ON record_embeddings USING hnsw "
+            f"((embedding::halfvec({2 * DIM})) halfvec_ip_ops) WHERE memory_id = {row[0]}"
+        )
+    assert api.delete(f"/v1/memories/{grown}").status_code == 204
+    deadline = time.monotonic() + 30
+    while index_valid(database_url, index) is not None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert index_valid(database_url, index) is None

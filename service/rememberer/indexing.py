@@ -8,7 +8,10 @@ So a memory has no index until a search finds it larger than that. The index is 
 PostgreSQL marks it valid; until then the search scans exactly, as before.
 
 One process builds a memory's index at a time (an advisory lock); a build that was
-interrupted leaves an invalid index, which the next request drops and builds again.
+interrupted leaves an invalid index, which the next request drops and builds again. A
+deleted memory's index is dropped `CONCURRENTLY` too, after the deletion commits: a plain
+DROP INDEX would lock the whole table, and wait, with every writer queued behind it, for
+any index build in progress on it.
 """
 
 from __future__ import annotations
@@ -78,6 +81,26 @@ class IndexBuilder:
         logger.info("building the HNSW index of memory %r", memory.name)
         await connection.execute(text(hnsw_index_ddl(memory, concurrently=True)))
         logger.info("the HNSW index of memory %r is ready", memory.name)
+
+    def drop(self, memory: MemoryInfo) -> None:
+        """Drop the (deleted) memory's index in the background, any build of it cancelled."""
+        running = self._building.get(memory.id)
+        if running is not None:
+            running.cancel()
+        task = asyncio.create_task(self._drop_logged(memory), name=f"drop index {memory.id}")
+        self._building[memory.id] = task
+
+    async def _drop_logged(self, memory: MemoryInfo) -> None:
+        try:
+            async with self._engine.connect() as connection:
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                await connection.execute(
+                    text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}")
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a partial index over no rows: harmless, only clutter
+            logger.exception("dropping the HNSW index of deleted memory %r failed", memory.name)
 
     async def aclose(self) -> None:
         for task in self._building.values():

@@ -215,11 +215,13 @@ async def list_memories(
     return schemas.Page(items=[_memory_out(row) for row in rows[:limit]], next_cursor=next_cursor)
 
 
-async def delete_memory(session: AsyncSession, name: str) -> None:
+async def delete_memory(session: AsyncSession, name: str) -> MemoryInfo:
+    """Delete the memory and all it holds; its HNSW index is the caller's to drop
+    (IndexBuilder.drop), outside this transaction."""
     info = MemoryInfo.from_row(await find_memory_row(session, name))
     await session.execute(delete(MemoryRow).where(MemoryRow.id == info.id))
-    await session.execute(text(f"DROP INDEX IF EXISTS {info.index_name}"))
     await session.commit()
+    return info
 
 
 async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: int) -> int:

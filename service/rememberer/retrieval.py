@@ -45,9 +45,8 @@ LCS = "lcs"
 class SearchParams:
     exact_max_records: int
     ef_search: int
-    # Builds the index of a memory found above `exact_max_records` without one; None (as
-    # in scripts): such a memory is scanned exactly.
-    indexes: IndexBuilder | None = field(default=None, compare=False)
+    # Builds the index of a memory found above `exact_max_records` without one.
+    indexes: IndexBuilder = field(compare=False)
     # Memories this process has seen above `exact_max_records` with a usable index. Records
     # are rarely deleted, so such a memory is searched through its index from then on,
     # without counting.
@@ -123,7 +122,7 @@ async def uses_index(
         return decided.index
     if memory.id not in params.large_memories:
         size, indexed = await _size_and_index(session, memory, params.exact_max_records)
-        if size > params.exact_max_records and not indexed and params.indexes is not None:
+        if size > params.exact_max_records and not indexed:
             params.indexes.request(memory)  # built in the background; scanned until then
         if size <= params.exact_max_records or not indexed:
             session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)

@@ -56,7 +56,8 @@ async def get_memory(memory: MemoryName, session: SessionDep) -> schemas.MemoryD
 
 @router.delete("/memories/{memory}", status_code=204, responses=ERRORS)
 async def delete_memory(memory: MemoryName, session: SessionDep, services: ServicesDep) -> Response:
-    await memories.delete_memory(session, memory)
+    deleted = await memories.delete_memory(session, memory)
+    services.search.indexes.drop(deleted)
     services.memories.forget(memory)
     return Response(status_code=204)
 
