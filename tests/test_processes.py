@@ -282,6 +282,8 @@ def test_workers_share_one_port_and_stop_together(
             body = {"task": "task", "observation": "a", "k": 1}
             found = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
         assert found["exemplars"][0]["actions"][0]["visits"] == 6
+        # The workers log too (their access lines), not only the parent process.
+        assert f"/v1/memories/{memory_name}/update" in service.log(), service.log()
     finally:
         assert service.stop() == 0, service.log()
     _, alive = psutil.wait_procs(serving, timeout=10)

@@ -27,7 +27,13 @@ from rememberer.indexing import IndexBuilder
 from rememberer.limits import BodyLimitMiddleware
 from rememberer.memories import MemoryCache
 from rememberer.migrate import current_revision, head_revision
-from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER, Metrics, RequestMiddleware
+from rememberer.observability import (
+    REQUEST_ID,
+    REQUEST_ID_HEADER,
+    Metrics,
+    RequestMiddleware,
+    configure_logging,
+)
 from rememberer.retrieval import SearchParams
 from rememberer.vectors import VectorStore
 
@@ -88,6 +94,14 @@ def install_error_handlers(app: FastAPI) -> None:
         if request_id:
             response.headers[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one of several uvicorn worker processes (REMEMBERER_WORKERS > 1). They are
+    spawned afresh, without the logging the parent configured: each sets up its own."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:

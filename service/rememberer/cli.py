@@ -127,7 +127,9 @@ def _serve(settings: Settings, url: str) -> None:
         return
     # Worker processes build their own app from the environment, this database included.
     os.environ["REMEMBERER_DATABASE_URL"] = url
-    uvicorn.run("rememberer.app:create_app", factory=True, workers=settings.workers, **options)
+    uvicorn.run(
+        "rememberer.app:create_worker_app", factory=True, workers=settings.workers, **options
+    )
 
 
 def is_loopback(host: str) -> bool:
