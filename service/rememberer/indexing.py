@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
-from sqlalchemy import text
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from rememberer.memories import MemoryInfo, hnsw_index_ddl
@@ -28,14 +30,20 @@ logger = logging.getLogger(__name__)
 
 # First key of the advisory lock held while a memory's index is built.
 _BUILD_LOCK = 0x52454D32
-# The index's state: NULL (no index), false (being built, or a build failed), true (usable).
-INDEX_VALID = text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index)")
+# The state of the index named :index: NULL (no index), false (being built, or a build
+# failed), true (usable).
+INDEX_STATE = "(SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index))"
+_INDEX_STATE = text(f"SELECT {INDEX_STATE}")
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:lock, CAST(:m % 2147483647 AS integer))")
 _UNLOCK = text("SELECT pg_advisory_unlock(:lock, CAST(:m % 2147483647 AS integer))")
 
 
+def _drop_sql(memory: MemoryInfo) -> TextClause:
+    return text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}")
+
+
 class IndexBuilder:
-    """Builds memories' indexes in background tasks of this process."""
+    """Builds (and drops) memories' indexes in background tasks of this process."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -46,22 +54,37 @@ class IndexBuilder:
         running = self._building.get(memory.id)
         if running is not None and not running.done():
             return
-        task = asyncio.create_task(self._build_logged(memory), name=f"index {memory.id}")
-        self._building[memory.id] = task
+        self._start(memory, "building", self.build)
 
-    async def _build_logged(self, memory: MemoryInfo) -> None:
-        try:
-            await self.build(memory)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # searches go on scanning exactly; the next one asks again
-            logger.exception("building the HNSW index of memory %r failed", memory.name)
+    def drop(self, memory: MemoryInfo) -> None:
+        """Drop the (deleted) memory's index in the background, any build of it cancelled."""
+        running = self._building.get(memory.id)
+        if running is not None:
+            running.cancel()
+        self._start(memory, "dropping", self._drop)
+
+    def _start(
+        self, memory: MemoryInfo, doing: str, work: Callable[[MemoryInfo], Awaitable[object]]
+    ) -> None:
+        async def logged() -> None:
+            # Nothing awaits these tasks. A failed build: searches go on scanning exactly,
+            # and the next one asks again; a failed drop leaves an index over no rows.
+            try:
+                await work(memory)
+            except Exception:
+                logger.exception("%s the HNSW index of memory %r failed", doing, memory.name)
+
+        self._building[memory.id] = asyncio.create_task(logged(), name=f"{doing} {memory.id}")
+
+    @asynccontextmanager
+    async def _autocommit(self) -> AsyncIterator[AsyncConnection]:
+        # CREATE and DROP INDEX CONCURRENTLY cannot run inside a transaction.
+        async with self._engine.connect() as connection:
+            yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def build(self, memory: MemoryInfo) -> bool:
         """Build the memory's index now; False if another process holds the build."""
-        async with self._engine.connect() as connection:
-            # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with self._autocommit() as connection:
             keys = {"lock": _BUILD_LOCK, "m": memory.id}
             if not await connection.scalar(_TRY_LOCK, keys):
                 return False
@@ -73,34 +96,18 @@ class IndexBuilder:
 
     @staticmethod
     async def _build_locked(connection: AsyncConnection, memory: MemoryInfo) -> None:
-        valid = await connection.scalar(INDEX_VALID, {"index": memory.index_name})
+        valid = await connection.scalar(_INDEX_STATE, {"index": memory.index_name})
         if valid:
             return
         if valid is False:  # left by an interrupted build (we hold the build lock)
-            await connection.execute(text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}"))
+            await connection.execute(_drop_sql(memory))
         logger.info("building the HNSW index of memory %r", memory.name)
         await connection.execute(text(hnsw_index_ddl(memory, concurrently=True)))
         logger.info("the HNSW index of memory %r is ready", memory.name)
 
-    def drop(self, memory: MemoryInfo) -> None:
-        """Drop the (deleted) memory's index in the background, any build of it cancelled."""
-        running = self._building.get(memory.id)
-        if running is not None:
-            running.cancel()
-        task = asyncio.create_task(self._drop_logged(memory), name=f"drop index {memory.id}")
-        self._building[memory.id] = task
-
-    async def _drop_logged(self, memory: MemoryInfo) -> None:
-        try:
-            async with self._engine.connect() as connection:
-                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await connection.execute(
-                    text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}")
-                )
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a partial index over no rows: harmless, only clutter
-            logger.exception("dropping the HNSW index of deleted memory %r failed", memory.name)
+    async def _drop(self, memory: MemoryInfo) -> None:
+        async with self._autocommit() as connection:
+            await connection.execute(_drop_sql(memory))
 
     async def aclose(self) -> None:
         for task in self._building.values():

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.embeddings import Vector
-from rememberer.indexing import IndexBuilder
+from rememberer.indexing import INDEX_STATE, IndexBuilder
 from rememberer.lcs import ElementSimilarity
 from rememberer.memories import MemoryInfo
 from rememberer.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
@@ -135,7 +135,7 @@ async def uses_index(
 
 _SIZE_AND_INDEX = text(
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :over) r), "
-    "coalesce((SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index)), false)"
+    f"coalesce({INDEX_STATE}, false)"
 )
 
 
