@@ -25,11 +25,11 @@ from typing import Any
 
 import numpy as np
 from rememberer.embeddings import SentenceEmbedder, TorchEncoder, bundled_model_path
+from rememberer.openvino_model import INPUTS
 
 from benchmarks.embedding_bench import page_texts
 
 Encode = Callable[[list[str]], np.ndarray]
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 BATCH = 64
 
 

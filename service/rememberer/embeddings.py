@@ -69,8 +69,9 @@ class SentenceEmbedder:
     """all-MiniLM-L6-v2 (or another sentence-transformers folder), batched across callers.
 
     The "openvino" backend runs the model converted once (rememberer.openvino_model), at
-    cosine >= 0.99 with torch (0.9999 measured) and several times faster on CPUs with AMX
-    or AVX-512 (docs/BENCHMARKS.md). If the conversion fails, it logs why and uses torch."""
+    cosine >= 0.99 with torch (0.9999 measured): about 3x faster where the CPU has AMX (it
+    then runs in bf16; docs/BENCHMARKS.md), about 1.5x in fp32. If the conversion fails, it
+    logs why and uses torch."""
 
     def __init__(
         self,

@@ -33,6 +33,7 @@ Vector = npt.NDArray[np.float32]
 
 # Raise it when what a converted folder holds changes.
 FORMAT = 1
+# The model's inputs, as its tokenizer names them.
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 MIN_AGREEMENT = 0.99  # cosine with the torch model, the bar a backend must clear
 CONVERT_TIMEOUT_SECONDS = 600
