@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rememberer.config import Settings
+from rememberer.memories import IndexShape
 
 from benchmarks.backends import BackendRow
 from benchmarks.cpu import CpuSeconds
@@ -52,6 +53,9 @@ class Target:
     factor: float
     why: str = ""
 
+
+RECALL_GOAL = 0.98
+UPDATE_GOAL = 1000  # transitions/s
 
 LATENCY_WHY = (
     "The HNSW search itself is a few milliseconds (see the side-by-side table); the rest is "
@@ -118,6 +122,27 @@ WHY = {
 }
 
 
+def _insert_bound(report: Report) -> str:
+    """The cheapest new-state insert among the measured graphs that keep the recall goal:
+    what any shape this service could choose costs per new state before anything else."""
+    kept = [t for t in report.tuning if min(t.recall.values()) >= RECALL_GOAL]
+    if not kept:
+        return ""
+    cheapest = min(kept, key=lambda t: t.insert_ms)
+    budget = report.machine.cores * 1000 / UPDATE_GOAL
+    return (
+        f" Bound measured in this run: the cheapest graph in the HNSW table that keeps "
+        f"recall@5 ≥ {RECALL_GOAL} at every λ ({_shape_name(cheapest.shape)}, ef_search "
+        f"{cheapest.ef_search}) spends {cheapest.insert_ms:.2f} ms on each new state's insert "
+        f"alone (one caller), {cheapest.insert_ms / budget:.1f}× the {budget:.0f} ms of CPU "
+        f"that each transition may cost in all on {report.machine.cores} cores."
+    )
+
+
+def _shape_name(shape: IndexShape) -> str:
+    return f"{shape.precision}, m={shape.m}, ef_construction={shape.ef_construction}"
+
+
 def _floor(measured: float, goal: float) -> float:
     return goal / measured if measured > 0 else float("inf")
 
@@ -177,8 +202,8 @@ def targets(report: Report) -> list[Target]:
             "recall@5, every λ and size",
             "≥ 0.98",
             f"{worst_recall:.3f}",
-            worst_recall >= 0.98,
-            _floor(worst_recall, 0.98),
+            worst_recall >= RECALL_GOAL,
+            _floor(worst_recall, RECALL_GOAL),
             WHY["recall"],
         ),
         Target(
@@ -195,7 +220,7 @@ def targets(report: Report) -> list[Target]:
             f"{batched:,.0f}/s",
             batched >= 1000,
             _floor(batched, 1000),
-            WHY["update per episode"],
+            WHY["update per episode"] + _insert_bound(report),
         ),
         Target(
             "update, 8 agents, one episode per call, revisited states",
@@ -489,7 +514,7 @@ def _embeddings(report: Report) -> list[str]:
 def _tuning(report: Report) -> list[str]:
     rows = [
         [
-            f"{t.shape.precision}, m={t.shape.m}, ef_construction={t.shape.ef_construction}",
+            _shape_name(t.shape),
             f"{t.build_seconds:.0f}",
             f"{t.index_bytes / MIB:.0f}",
             f"{t.insert_ms:.2f}",

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import os
 from contextlib import nullcontext
+from dataclasses import replace
 
 import httpx
 from rememberer.memories import IndexShape
 
 from benchmarks.cpu import CpuMeter
 from benchmarks.memory_bench import Plan
-from benchmarks.report import render, targets
+from benchmarks.report import Report, render, targets
 from benchmarks.run import Options, measure
+from benchmarks.tune import TuneRow
 from tests.conftest import ServerThread
 
 
@@ -81,3 +83,21 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     assert report.http_floor.requests == 20 and "GET /healthz" in document
     assert [p.pool_size for p in report.pools] == [2, 4, 10]
     assert all(p.load.requests == 12 for p in report.pools)
+    assert_insert_bound_explained(report)
+
+
+def assert_insert_bound_explained(report: Report) -> None:
+    """A missed per-episode update target names the cheapest measured graph that keeps the
+    recall goal, and its insert cost against the CPU budget (graphs below the goal are
+    cheaper but do not count)."""
+
+    def row(m: int, insert_ms: float, recall: float) -> TuneRow:
+        return TuneRow(IndexShape("halfvec", m, 64), 1.0, 1, insert_ms, 40, 1.0, {0.5: recall})
+
+    tuned = replace(report, tuning=[row(16, 5.0, 0.99), row(12, 3.0, 0.98), row(8, 1.0, 0.97)])
+    [episode] = [t for t in targets(tuned) if t.name.endswith("one episode per call")]
+    budget = report.machine.cores * 1000 / 1000
+    assert "halfvec, m=12, ef_construction=64, ef_search 40" in episode.why
+    assert f"3.00 ms on each new state's insert alone (one caller), {3 / budget:.1f}×" in (
+        episode.why
+    )
