@@ -148,6 +148,22 @@ def test_streamed_retry_mixed_with_new_step(api: httpx.Client, memory_name: str)
     assert [u["visits"] for u in both["updated"]] == [1, 1]
 
 
+def test_step_repeated_within_one_call_answers_as_its_first(
+    api: httpx.Client, memory_name: str
+) -> None:
+    client_memory(api, memory_name)
+    s0, s1 = step(0, "a", "go", 0.0, "b"), step(1, "b", "go", 1.0, "c")
+    body = update(api, memory_name, "e", s0, s1, s0).json()
+    assert body["updated"][2] == body["updated"][0]
+    assert body["updated"][0]["visits"] == 1  # applied once
+    assert body["episode"]["next_step"] == 1  # the last transition, step 0, answers as it did
+    records = api.get(f"/v1/memories/{memory_name}/records").json()
+    changed = step(1, "b", "stop", 1.0, "c")
+    response = update(api, memory_name, "f", s0, s1, changed)
+    assert_error(response, 409, "step_conflict")
+    assert api.get(f"/v1/memories/{memory_name}/records").json() == records  # nothing of "f"
+
+
 def test_ordering_errors(api: httpx.Client, memory_name: str) -> None:
     client_memory(api, memory_name)
     assert_error(update(api, memory_name, "e", step(1, "a", "go", 0.0, "b")), 409, "out_of_order")

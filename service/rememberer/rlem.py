@@ -345,9 +345,11 @@ class Updater:
         if self._pipelined:
             await self._look_up_before_sending(episode)
         self.applied_transitions = self.applied_values = 0
-        # Per transition in request order: its answers as applied before, or its pair updates.
-        outcomes: list[list[schemas.UpdatedValue] | tuple[schemas.Transition, list[SentPair]]]
-        outcomes = []
+        # Per transition in request order: its answers as applied before, or its pair updates,
+        # or the step number of a transition repeated within this call (answered as the first).
+        outcomes: list[
+            list[schemas.UpdatedValue] | tuple[schemas.Transition, list[SentPair]] | int
+        ] = []
         async with statements(self.session, self._pipelined) as send:
             self._sending = self._pipelined
             try:
@@ -364,11 +366,15 @@ class Updater:
         answers: list[schemas.UpdatedValue] = []
         new_steps: list[dict[str, object]] = []
         for outcome in outcomes:
+            if isinstance(outcome, int):
+                answers.extend(episode.answers[outcome])
+                continue
             if isinstance(outcome, list):
                 answers.extend(outcome)
                 continue
             transition, sent = outcome
             updated = [await pair.answer(episode.task) for pair in sent]
+            episode.answers[transition.step] = updated
             new_steps.append(self._step_row(episode, transition, updated))
             answers.extend(updated)
             self.applied_transitions += 1
@@ -431,14 +437,17 @@ class Updater:
         return episode
 
     @staticmethod
-    def _replay(episode: Episode, transition: schemas.Transition) -> list[schemas.UpdatedValue]:
-        """A step that was already applied answers as it did then, if it is the same step."""
+    def _replay(
+        episode: Episode, transition: schemas.Transition
+    ) -> list[schemas.UpdatedValue] | int:
+        """A step that was already applied answers as it did then, if it is the same step. A
+        step first sent earlier in this call has no answer yet: its number stands for it."""
         if episode.steps[transition.step] != transition:
             raise StepConflict(
                 f"step {transition.step} of episode {episode.episode_id!r} was already applied "
                 "with different content; steps cannot be changed"
             )
-        return episode.answers[transition.step]
+        return episode.answers.get(transition.step, transition.step)
 
     @staticmethod
     def _check_next(episode: Episode, transition: schemas.Transition) -> None:
