@@ -3,6 +3,7 @@ a 500, and the service keeps serving."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 
@@ -129,6 +130,11 @@ def test_hostile_transitions_are_422_and_change_nothing(
     assert (memory["records"], memory["actions"], memory["episodes_open"]) == (0, 0, 0)
 
 
+def tampered_cursor(after: str) -> str:
+    """A cursor of this service's shape around the JSON value `after`."""
+    return base64.urlsafe_b64encode(f'{{"after": {after}}}'.encode()).decode()
+
+
 @pytest.mark.parametrize(
     ("method", "path", "params"),
     [
@@ -138,6 +144,9 @@ def test_hostile_transitions_are_422_and_change_nothing(
         ("GET", "/v1/memories", {"limit": "ten"}),
         ("GET", "/v1/memories", {"cursor": "\x00"}),
         ("GET", "/v1/memories", {"cursor": "eyJhZnRlciI6IDV9"}),  # {"after": 5}: not a name
+        ("GET", "/v1/memories", {"cursor": tampered_cursor('"\\ud800"')}),
+        ("GET", "/v1/memories", {"cursor": tampered_cursor('"a\\u0000"')}),
+        ("GET", "/v1/keys", {"cursor": tampered_cursor(str(2**70))}),
         ("GET", "/v1/memories/m/records", {"task": "a\x00b"}),
         ("GET", "/v1/memories/m/records/-5", {}),
         ("DELETE", "/v1/keys/abc", {}),

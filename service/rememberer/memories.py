@@ -251,4 +251,13 @@ def decode_cursor(cursor: str) -> str | int:
         raise Unprocessable(BAD_CURSOR) from exc
     if not isinstance(value, str | int) or isinstance(value, bool):
         raise Unprocessable(BAD_CURSOR)
+    # A tampered cursor must not reach the database as text it cannot store, or a number
+    # outside its bigint keys.
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise Unprocessable(BAD_CURSOR)
+    if isinstance(value, str):
+        try:
+            schemas.reject_nul(value)
+        except ValueError as exc:
+            raise Unprocessable(BAD_CURSOR) from exc
     return value
