@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
@@ -22,7 +23,7 @@ from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.db import create_engine, create_sessionmaker
 from rememberer.embeddings import SentenceEmbedder
-from rememberer.errors import RemembererError, Unavailable
+from rememberer.errors import Conflict, MemoryNotFound, RemembererError, Unavailable
 from rememberer.indexing import IndexBuilder
 from rememberer.limits import BodyLimitMiddleware
 from rememberer.memories import MemoryCache
@@ -63,6 +64,19 @@ def _describe_validation(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "the request is invalid"
 
 
+FOREIGN_KEY_VIOLATION = "23503"
+
+
+def _deleted_meanwhile(request: Request, exc: DBAPIError) -> RemembererError:
+    """A write that referred to a row deleted by a concurrent request: its memory (every
+    table's memory_id references memories), else the row it names."""
+    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
+    memory = request.path_params.get("memory")
+    if constraint.endswith("memory_id_fkey") and isinstance(memory, str):
+        return MemoryNotFound(memory)
+    return Conflict(f"a row this request refers to was deleted meanwhile ({constraint}); retry")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RemembererError)
     async def _domain(_: Request, exc: RemembererError) -> JSONResponse:
@@ -82,8 +96,16 @@ def install_error_handlers(app: FastAPI) -> None:
         sqlstate = getattr(exc.orig, "sqlstate", None) or ""
         if sqlstate.startswith("22"):  # data exception: a value the database cannot take
             return error_response(422, "invalid_request", f"invalid value: {exc.orig}")
+        if sqlstate == FOREIGN_KEY_VIOLATION:
+            return await _domain(request, _deleted_meanwhile(request, exc))
         logger.exception("database error")
         return await _domain(request, Unavailable("the database is unavailable; retry later"))
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
+        logger.warning("no database connection became free: %s", exc)
+        busy = Unavailable("the service is busy (no database connection became free); retry")
+        return await _domain(request, busy)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

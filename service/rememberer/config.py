@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(10, ge=1, le=100)
     db_max_overflow: int = Field(5, ge=0, le=100)
+    db_pool_timeout: float = Field(
+        30.0, gt=0, description="seconds a request waits for a free connection, then 503"
+    )
     exact_search_max_records: int = Field(
         2_000, ge=0, description="memories up to this size are ranked by an exact scan"
     )

@@ -37,6 +37,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         sync_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
         # No ping per checkout (a round trip per request): a connection that died with
         # the database fails its statement, which answers 503 and empties the pool.
     )
