@@ -15,6 +15,7 @@ import pytest
 import yaml
 from rememberer import pools
 from rememberer.cli import main
+from rememberer.schemas import MAX_IMPORTED_VISITS
 
 from tests.conftest import SHARED, ServerThread
 
@@ -233,6 +234,7 @@ def test_bulk_upsert_stores_as_given_and_replaces(api: httpx.Client, memory_name
         [item("o", record_id=1)],
         [item("o", visits=-1)],
         [item("o", visits=2**31)],
+        [item("o", visits=2**31 - 1)],
         [item("unembedded")],
     ],
     ids=[
@@ -243,6 +245,7 @@ def test_bulk_upsert_stores_as_given_and_replaces(api: httpx.Client, memory_name
         "unknown-field",
         "negative-visits",
         "visits-overflow",
+        "visits-at-the-column-limit",
         "missing-vector",
     ],
 )
@@ -255,3 +258,23 @@ def test_bulk_upsert_refuses_bad_items_whole(
     assert 400 <= response.status_code < 500, response.text
     assert set(response.json()) == {"error"}
     assert api.get(f"/v1/memories/{memory_name}").json()["records"] == 0
+
+
+def test_imported_counts_leave_room_for_updates(api: httpx.Client, memory_name: str) -> None:
+    """The largest count an import takes still lets the state be updated (a count at the
+    int4 limit would fail every later update of its state)."""
+    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": 3})
+    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    most = item("o", ("a", 1.0), visits=MAX_IMPORTED_VISITS)
+    most["actions"][0]["visits"] = MAX_IMPORTED_VISITS
+    imported = api.post(f"/v1/memories/{memory_name}/records", json={"items": [most]})
+    assert imported.status_code == 200, imported.text
+    transition = {"step": 0, "observation": "o", "action": "a", "reward": 1.0}
+    body = {
+        "episode_id": "e",
+        "task": "t",
+        "transitions": [{**transition, "next_observation": "p", "done": True}],
+    }
+    updated = api.post(f"/v1/memories/{memory_name}/update", json=body)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["updated"][0]["visits"] == MAX_IMPORTED_VISITS + 1

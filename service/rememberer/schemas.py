@@ -274,7 +274,9 @@ MAX_RECORDS_PER_CALL = 1_000
 MAX_ACTIONS_PER_RECORD = 1_000
 MAX_HISTORY = 10_000
 MAX_EXTRA_DEPTH = 32
-INT4_MAX = 2**31 - 1
+# Imported counts leave the int4 visit columns room for a billion more updates: a count at
+# the column's limit would make every later update of its state fail.
+MAX_IMPORTED_VISITS = 10**9
 
 
 def _plain_json(value: JsonValue, depth: int = 0) -> JsonValue:
@@ -297,7 +299,7 @@ def _plain_json(value: JsonValue, depth: int = 0) -> JsonValue:
 
 Extra = Annotated[JsonValue, AfterValidator(_plain_json)]
 Note = Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)]
-Count = Annotated[int, Field(ge=0, le=INT4_MAX)]
+Count = Annotated[int, Field(ge=0, le=MAX_IMPORTED_VISITS)]
 
 
 class ActionValueIn(StrictModel):
