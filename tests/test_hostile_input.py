@@ -165,10 +165,13 @@ def test_retrieve_bounds(api: httpx.Client, memory_name: str) -> None:
         {"task": "task", "observation": "a", "lambda": 2},
         {"task": "task", "observation": ["a"]},
         {"task": "t" * 100_001, "observation": "a"},
+        {"task": "task", "observation": "a", "lambda_": 0.3},  # the field's Python name
     ):
         assert_error(
             api.post(f"/v1/memories/{memory_name}/retrieve", json=body), 422, "invalid_request"
         )
+    created = api.post("/v1/memories", json={"name": f"{memory_name}-x", "lambda_": 0.3})
+    assert_error(created, 422, "invalid_request")
     too_long = {"embeddings": {"x": [1.0] * 1001}}
     assert_error(
         api.put(f"/v1/memories/{memory_name}/embeddings", json=too_long), 422, "invalid_request"

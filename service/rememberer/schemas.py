@@ -57,7 +57,9 @@ ObservationSimilarity = Literal["embedding", "lcs"]
 
 class StrictModel(BaseModel):
     # strict: a wrong JSON type is a 422, not coerced ("0.5" is no number, "yes" no bool).
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    # A field with an alias takes only the alias: "lambda_" is an unknown field, as the
+    # contract has none of that name.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class MemorySettings(StrictModel):
