@@ -4,6 +4,7 @@ item and action capacity, double Q-learning, and the LCS observation similarity.
 from __future__ import annotations
 
 import random
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,8 +12,10 @@ import httpx
 import numpy as np
 import psycopg
 import pytest
+from rememberer import retrieval
 from rememberer.lcs import element_sequence, lcs_length
 
+from tests.conftest import ServerThread
 from tests.test_api import step
 from tests.test_search_and_embeddings import plain_url
 
@@ -231,3 +234,25 @@ def test_item_capacity_holds_under_concurrent_agents(api: httpx.Client, memory_n
     # Admissions are serialised: never more records than the capacity, whatever the timing.
     assert len(records(api, memory_name)) == 5
     assert dropped.count(False) >= 5
+
+
+def test_lcs_rescoring_runs_off_the_event_loop(
+    api: httpx.Client, server: ServerThread, memory_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long screens make the LCS take seconds; meanwhile the service must go on serving, so
+    the re-rank may not run on the server's event-loop thread."""
+    threads: list[int] = []
+
+    def rescored_here(*args: Any) -> list[retrieval.Ranked]:
+        threads.append(threading.get_ident())
+        return rescore(*args)
+
+    rescore = retrieval.rescored_by_elements
+    monkeypatch.setattr(retrieval, "rescored_by_elements", rescored_here)
+    vectors = {"task": [1.0, 0.0, 0.0], "end": [0.0, 0.0, 1.0], ARTICLE: [0.0, 1.0, 0.0]}
+    client_memory(api, memory_name, vectors, observation_similarity="lcs")
+    update(api, memory_name, "e", done_at(ARTICLE))
+    body = {"task": "task", "observation": ARTICLE, "k": 1}
+    exemplars = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()["exemplars"]
+    assert [e["observation_score"] for e in exemplars] == [1.0]
+    assert threads and server.thread.ident not in threads

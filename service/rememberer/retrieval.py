@@ -11,6 +11,7 @@ transaction is prepared (`uses_index`).
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -213,7 +214,10 @@ async def rank(
     binds = search_binds(task, observation, lambda_, k, candidates)
     rows = (await session.execute(text(candidates_sql(memory, index, True)), binds)).all()
     assert observation_text is not None
-    ranked = rescored_by_elements(
+    # Long screens take the LCS whole seconds: run it off the event loop, which keeps
+    # serving other requests meanwhile.
+    ranked = await asyncio.to_thread(
+        rescored_by_elements,
         [_ranked(row) for row in rows],
         {row.id: row.observation for row in rows},
         observation_text,
