@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import pytest
 
@@ -42,3 +46,69 @@ def test_sixteen_agents_walking_one_path_with_retries(
     assert_exact(api, memory_name, workload)
     memory = api.get(f"/v1/memories/{memory_name}").json()
     assert (memory["records"], memory["actions"], memory["episodes_open"]) == (3, 3, 0)
+
+
+# --- writers of overlapping states in opposite orders -------------------------------------
+# Each case deadlocked in PostgreSQL (40P01) before writers took their locks in one order:
+# updates answered 503 once their retries ran out, the other endpoints at once.
+
+CALLS = 16
+
+Call = Callable[[httpx.Client, int], httpx.Response]
+
+
+def all_at_once(url: str, call: Call) -> list[int]:
+    """`call(client, number)` for CALLS numbers, from as many threads released together;
+    their status codes."""
+    start = threading.Barrier(CALLS)
+
+    def one(number: int) -> int:
+        with httpx.Client(base_url=url, timeout=120) as client:
+            client.get("/healthz")  # connected before the start, so the calls overlap
+            start.wait()
+            return call(client, number).status_code
+
+    with ThreadPoolExecutor(CALLS) as pool:
+        return list(pool.map(one, range(CALLS)))
+
+
+def reversed_if_odd(number: int, items: list[str]) -> list[str]:
+    return items[::-1] if number % 2 else items
+
+
+def client_memory(api: httpx.Client, name: str, texts: list[str]) -> None:
+    """A memory of 3-dimensional client vectors, one for each text."""
+    body = {"name": name, "embedder": "client", "dimension": 3}
+    assert api.post("/v1/memories", json=body).status_code == 201
+    vectors = {text: [1.0, float(i), 1.0] for i, text in enumerate(texts)}
+    put = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors})
+    assert put.status_code == 200, put.text
+
+
+def test_episodes_over_the_same_states_in_opposite_orders(
+    server: ServerThread, api: httpx.Client, memory_name: str
+) -> None:
+    """One call per five-step episode over the same five states, half of them backwards."""
+    states = [f"w{i}" for i in range(1, 6)]
+    client_memory(api, memory_name, ["t", "w0", *states])
+
+    def episode(client: httpx.Client, number: int) -> httpx.Response:
+        path = [*reversed_if_odd(number, states), "w0"]
+        steps = [
+            {
+                "step": s,
+                "observation": path[s],
+                "action": "a",
+                "reward": 1.0,
+                "next_observation": path[s + 1],
+                "done": s == len(states) - 1,
+            }
+            for s in range(len(states))
+        ]
+        update = {"episode_id": f"e{number}", "task": "t", "transitions": steps}
+        return client.post(f"/v1/memories/{memory_name}/update", json=update)
+
+    assert all_at_once(server.url, episode) == [200] * CALLS
+    records = api.get(f"/v1/memories/{memory_name}/records").json()["items"]
+    visits = {r["observation"]: r["actions"][0]["visits"] for r in records}
+    assert visits == dict.fromkeys(states, CALLS)

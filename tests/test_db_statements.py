@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import httpx
 import psycopg
 import pytest
-from rememberer import rlem
+from rememberer import rlem, schemas, state_locks
 from rememberer.config import Settings
 from rememberer.db import create_engine, create_sessionmaker, statements
 from rememberer.memories import MemoryInfo
@@ -68,6 +68,46 @@ async def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_session_recovers(
     async with statements(session, pipelined=True) as send:
         inserted = await send(_BUMP, {"name": "b"})
     assert (await inserted.one()).n == 1, "the failed transaction left nothing behind"
+
+
+async def test_state_locks_are_held_by_the_transaction_until_it_ends(
+    session: AsyncSession, database_url: str
+) -> None:
+    keys = [rlem.record_key("task", o) for o in ("a", "b", "c", "b")]
+    async with statements(session, pipelined=True) as send:
+        await state_locks.lock_states(send, 7, keys)
+        bumped = await send(_BUMP, {"name": "after the locks"})
+    assert (await bumped.one()).n == 1
+    # Single-bigint advisory locks are the ones with objsubid 1 (two int4 keys: 2).
+    held = (
+        "SELECT (classid::bigint << 32) | objid::bigint FROM pg_locks "
+        "WHERE locktype = 'advisory' AND objsubid = 1 AND granted "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )
+    expected = {state_locks.lock_key(7, key) for key in keys}
+    with psycopg.connect(plain_url(database_url), autocommit=True) as other:
+        assert {row[0] for row in other.execute(held)} == expected
+        await session.commit()
+        assert other.execute(held).fetchall() == []
+
+
+def test_written_states_are_the_due_pairs_of_the_new_steps() -> None:
+    def transition(step: int, done: bool = False) -> schemas.Transition:
+        return schemas.Transition(
+            step=step,
+            observation=f"o{step}",
+            action="a",
+            reward=0.0,
+            next_observation=f"o{step + 1}",
+            done=done,
+        )
+
+    stored = [transition(0), transition(1)]
+    # Step 1 is replayed; with n = 2, step 2 updates pair 1, and step 3 ends the episode.
+    new = [transition(1), transition(2), transition(3, done=True)]
+    written = rlem.written_states("task", stored, new, n_step=2)
+    assert written == {rlem.record_key("task", f"o{t}") for t in (1, 2, 3)}
+    assert rlem.written_states("task", stored, [transition(1)], n_step=2) == set()
 
 
 def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(

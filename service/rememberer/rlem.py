@@ -14,7 +14,9 @@ r_{t+1}, arriving at o_{t+1}; r_0 = 0. With horizon n:
    statement.
 
 Every Q/visit change is a single SQL statement, so concurrent agents never lose an update;
-the episode row is locked for the call, so one episode's steps apply in order. The pair
+the episode row is locked for the call, so one episode's steps apply in order, and the
+states the call writes are locked before any of them, in one global order
+(rememberer.state_locks), so calls over the same states never deadlock. The pair
 updates of a call go out as one pipeline (rememberer.db.statements): PostgreSQL runs them in
 order, and their answers are read after the last one. Memory options beyond the contract's
 core: rememberer.double_q and rememberer.capacity.
@@ -33,7 +35,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import capacity, double_q, reflections, schemas
+from rememberer import capacity, double_q, reflections, schemas, state_locks
 from rememberer.db import Pending, Send, statements
 from rememberer.double_q import RECORD, TARGET, BestValues, Targets
 from rememberer.embeddings import Vector
@@ -53,7 +55,8 @@ from rememberer.vectors import VectorStore, sha256
 logger = logging.getLogger(__name__)
 
 # PostgreSQL aborts one of two transactions that wait on each other's rows; nothing of it
-# was committed, so the whole call is safely run again.
+# was committed, so the whole call is safely run again. The state locks leave this to item
+# capacity, whose admissions evict and re-link records that no state lock covers.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
 
@@ -70,6 +73,26 @@ def due_pairs(step: int, done: bool, n_step: int | None) -> list[tuple[int, int 
     if n_step is None or step + 1 - n_step < 0:
         return []
     return [(step + 1 - n_step, n_step)]
+
+
+def written_states(
+    task: str,
+    stored: Sequence[schemas.Transition],
+    transitions: Iterable[schemas.Transition],
+    n_step: int | None,
+) -> set[bytes]:
+    """The keys of the state records a call's new transitions update, after the episode's
+    `stored` steps: the observations o_t of their due pairs."""
+    observations = [s.observation for s in stored]
+    keys: set[bytes] = set()
+    for transition in transitions:
+        # Replayed steps write nothing; an out-of-order one fails the call before writing.
+        if transition.step != len(observations):
+            continue
+        observations.append(transition.observation)
+        for t, _ in due_pairs(transition.step, transition.done, n_step):
+            keys.add(record_key(task, observations[t]))
+    return keys
 
 
 def discounted_sum(rewards: Sequence[float], gamma: float) -> float:
@@ -351,6 +374,10 @@ class Updater:
             list[schemas.UpdatedValue] | tuple[schemas.Transition, list[SentPair]] | int
         ] = []
         async with statements(self.session, self._pipelined) as send:
+            written = written_states(
+                episode.task, episode.steps, request.transitions, self.memory.n_step
+            )
+            await state_locks.lock_states(send, self.memory.id, written)
             self._sending = self._pipelined
             try:
                 for transition in request.transitions:
