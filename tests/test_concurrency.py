@@ -112,3 +112,21 @@ def test_episodes_over_the_same_states_in_opposite_orders(
     records = api.get(f"/v1/memories/{memory_name}/records").json()["items"]
     visits = {r["observation"]: r["actions"][0]["visits"] for r in records}
     assert visits == dict.fromkeys(states, CALLS)
+
+
+def test_bulk_upserts_of_the_same_states_in_opposite_orders(
+    server: ServerThread, api: httpx.Client, memory_name: str
+) -> None:
+    observations = [f"o{i}" for i in range(50)]
+    client_memory(api, memory_name, ["t", *observations])
+
+    def upsert(client: httpx.Client, number: int) -> httpx.Response:
+        items = [
+            {"task": "t", "observation": o, "visits": number + 1, "actions": [{"action": "a"}]}
+            for o in reversed_if_odd(number, observations)
+        ]
+        return client.post(f"/v1/memories/{memory_name}/records", json={"items": items})
+
+    assert all_at_once(server.url, upsert) == [200] * CALLS
+    memory = api.get(f"/v1/memories/{memory_name}").json()
+    assert (memory["records"], memory["actions"]) == (50, 50)

@@ -15,7 +15,8 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import capacity, schemas
+from rememberer import capacity, schemas, state_locks
+from rememberer.db import statements
 from rememberer.embeddings import Vector
 from rememberer.memories import MemoryInfo
 from rememberer.retrieval import SearchParams
@@ -67,6 +68,12 @@ async def upsert_records(
     resolved = await vectors.resolve(session, memory, texts)
     # Embeddings computed on the way are worth keeping whatever the import's fate.
     await session.commit()
+    # The states are locked in the order updates lock theirs, so that neither an update nor
+    # another import that shares some of them deadlocks with this one. The items are then
+    # written in the order sent: item capacity admits states in that order.
+    async with statements(session, pipelined=False) as send:
+        keys = (record_key(item.task, item.observation) for item in body.items)
+        await state_locks.lock_states(send, memory.id, keys)
     results = [await _upsert(session, memory, search, item, resolved) for item in body.items]
     await session.commit()
     statuses = [r.status for r in results]
