@@ -114,6 +114,21 @@ def test_episodes_over_the_same_states_in_opposite_orders(
     assert visits == dict.fromkeys(states, CALLS)
 
 
+def test_embeddings_of_the_same_texts_in_opposite_orders(
+    server: ServerThread, api: httpx.Client, memory_name: str
+) -> None:
+    client_memory(api, memory_name, [])
+    texts = [f"text {i}" for i in range(50)]
+
+    def put(client: httpx.Client, number: int) -> httpx.Response:
+        vectors = {text: [1.0, float(number), 1.0] for text in reversed_if_odd(number, texts)}
+        return client.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": vectors})
+
+    # First the texts are new to the memory, then they are all there.
+    assert all_at_once(server.url, put) == [200] * CALLS
+    assert all_at_once(server.url, put) == [200] * CALLS
+
+
 def test_bulk_upserts_of_the_same_states_in_opposite_orders(
     server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import Any
 
 import numpy as np
 from pgvector import Vector as PgVector
@@ -60,6 +62,13 @@ _UPSERT_OWN = text(
 )
 
 
+def in_key_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows to insert, in order of their conflict key. Two transactions that insert or
+    update some of the same keys then wait on the first key they share: in different orders
+    each would hold a row the other waits for, and PostgreSQL would abort one (40P01)."""
+    return sorted(rows, key=itemgetter("key"))
+
+
 class VectorStore:
     def __init__(self, embedder: SentenceEmbedder) -> None:
         self.embedder = embedder
@@ -77,7 +86,7 @@ class VectorStore:
                 )
             rows.append({"memory_id": memory.id, "key": sha256(content), "embedding": unit(vector)})
         if rows:
-            await session.execute(_UPSERT_OWN, rows)
+            await session.execute(_UPSERT_OWN, in_key_order(rows))
         return len(rows)
 
     async def resolve(
@@ -109,7 +118,7 @@ class VectorStore:
                 rows.append(
                     {"embedder": memory.embedder, "key": missing[content], "embedding": vector}
                 )
-            await session.execute(_INSERT_CACHED, rows)
+            await session.execute(_INSERT_CACHED, in_key_order(rows))
             if commit_encoded:
                 await session.commit()
         return found
