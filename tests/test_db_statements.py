@@ -89,6 +89,10 @@ async def test_state_locks_are_held_by_the_transaction_until_it_ends(
         assert {row[0] for row in other.execute(held)} == expected
         await session.commit()
         assert other.execute(held).fetchall() == []
+        async with statements(session, pipelined=True) as send:
+            await state_locks.lock_states(send, 7, keys[:1])  # one state: nothing to order
+        assert other.execute(held).fetchall() == []
+        await session.commit()
 
 
 def test_written_states_are_the_due_pairs_of_the_new_steps() -> None:

@@ -36,5 +36,8 @@ async def lock_states(send: Send, memory_id: int, record_keys: Iterable[bytes]) 
     """Sends the statement that locks the states (`rememberer.rlem.record_key`), in the one
     order; in a pipeline it holds back the statements sent after it until it has the locks."""
     keys = sorted({lock_key(memory_id, key) for key in record_keys})
-    if keys:
+    # A call that writes one state holds no other while it waits for that one (its episode's
+    # row, taken first, is no state), so it cannot close a cycle: no statement for it. That
+    # is every call of one transition with n_step 1.
+    if len(keys) > 1:
         await send(_LOCK_STATES, {"keys": keys})
