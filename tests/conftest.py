@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -29,6 +30,19 @@ SHARED = Path(
 def plain_url(database_url: str) -> str:
     """A SQLAlchemy URL as libpq (psycopg.connect) takes it."""
     return database_url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def wait_for_a_lock_wait(connection: psycopg.Connection[Any], seconds: float = 30) -> None:
+    """Returns once some session of this database waits for a lock (a request the test
+    holds up inside the service), failing after `seconds`."""
+    query = (
+        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE NOT l.granted AND a.datname = current_database()"
+    )
+    deadline = time.monotonic() + seconds
+    while (row := connection.execute(query).fetchone()) is None or row[0] == 0:
+        assert time.monotonic() < deadline, "no request came to wait on a lock"
+        time.sleep(0.02)
 
 
 def free_port() -> int:

@@ -30,7 +30,7 @@ from tests.concurrent_agents import (
     run_agents,
     transition,
 )
-from tests.conftest import ServerThread, plain_url
+from tests.conftest import ServerThread, plain_url, wait_for_a_lock_wait
 from tests.service_process import ServiceProcess
 
 
@@ -153,14 +153,6 @@ class OpenEpisode:
         assert api.get(f"/v1/memories/{self.memory}").json()["episodes_open"] == 0
 
 
-def _waiting_lock_count(connection: psycopg.Connection[Any]) -> int:
-    row = connection.execute(
-        "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE NOT l.granted AND a.datname = current_database()"
-    ).fetchone()
-    return int(row[0]) if row else 0
-
-
 def wait_until_refused(url: str, seconds: float = 15) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -199,10 +191,7 @@ def test_sigterm_lets_the_request_in_flight_finish(
             )
         )
         sender.start()
-        deadline = time.monotonic() + 30
-        while _waiting_lock_count(observer) == 0:
-            assert time.monotonic() < deadline, "the request never reached the database"
-            time.sleep(0.02)
+        wait_for_a_lock_wait(observer)  # the request reached the database
         assert service.process is not None
         service.process.send_signal(signal.SIGTERM)
         wait_until_refused(f"{service.url}/healthz")  # no new work is accepted

@@ -3,7 +3,6 @@ gets the contract's error body (404, 503 with Retry-After), never a 500 or a mis
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,20 +10,8 @@ import httpx
 import psycopg
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread, plain_url
+from tests.conftest import ServerThread, plain_url, wait_for_a_lock_wait
 from tests.test_api import assert_error, client_memory
-
-_WAITING_ON_LOCKS = (
-    "SELECT count(*) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-)
-
-
-def wait_for_a_lock_wait(connection: psycopg.Connection[tuple[int]]) -> None:
-    deadline = time.monotonic() + 20
-    while (row := connection.execute(_WAITING_ON_LOCKS).fetchone()) and row[0] < 1:
-        assert time.monotonic() < deadline, "the request never reached the locked memory row"
-        time.sleep(0.02)
 
 
 def test_a_write_racing_the_memory_deletion_and_a_request_without_a_connection(
