@@ -17,6 +17,7 @@ from tests.concurrent_agents import (
     run_agents,
 )
 from tests.conftest import ServerThread
+from tests.test_compat_learning import client_memory
 
 
 @pytest.mark.parametrize("update_mode", ["mean", "const"])
@@ -76,13 +77,9 @@ def reversed_if_odd(number: int, items: list[str]) -> list[str]:
     return items[::-1] if number % 2 else items
 
 
-def client_memory(api: httpx.Client, name: str, texts: list[str]) -> None:
-    """A memory of 3-dimensional client vectors, one for each text."""
-    body = {"name": name, "embedder": "client", "dimension": 3}
-    assert api.post("/v1/memories", json=body).status_code == 201
-    vectors = {text: [1.0, float(i), 1.0] for i, text in enumerate(texts)}
-    put = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors})
-    assert put.status_code == 200, put.text
+def vectors_of(texts: list[str]) -> dict[str, list[float]]:
+    """3-dimensional client vectors, one for each text."""
+    return {text: [1.0, float(i), 1.0] for i, text in enumerate(texts)}
 
 
 def test_episodes_over_the_same_states_in_opposite_orders(
@@ -90,7 +87,7 @@ def test_episodes_over_the_same_states_in_opposite_orders(
 ) -> None:
     """One call per five-step episode over the same five states, half of them backwards."""
     states = [f"w{i}" for i in range(1, 6)]
-    client_memory(api, memory_name, ["t", "w0", *states])
+    client_memory(api, memory_name, vectors_of(["t", "w0", *states]))
 
     def episode(client: httpx.Client, number: int) -> httpx.Response:
         path = [*reversed_if_odd(number, states), "w0"]
@@ -117,8 +114,8 @@ def test_episodes_over_the_same_states_in_opposite_orders(
 def test_embeddings_of_the_same_texts_in_opposite_orders(
     server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
-    client_memory(api, memory_name, [])
     texts = [f"text {i}" for i in range(50)]
+    client_memory(api, memory_name, vectors_of(["a text of no call"]))
 
     def put(client: httpx.Client, number: int) -> httpx.Response:
         vectors = {text: [1.0, float(number), 1.0] for text in reversed_if_odd(number, texts)}
@@ -133,7 +130,7 @@ def test_bulk_upserts_of_the_same_states_in_opposite_orders(
     server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
     observations = [f"o{i}" for i in range(50)]
-    client_memory(api, memory_name, ["t", *observations])
+    client_memory(api, memory_name, vectors_of(["t", *observations]))
 
     def upsert(client: httpx.Client, number: int) -> httpx.Response:
         items = [
