@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from rememberer import pools
+from rememberer import bulk, pools
 from rememberer.cli import main
+from rememberer.db import copy_rows
 from rememberer.schemas import MAX_IMPORTED_VISITS
 
 from tests.conftest import SHARED, ServerThread
@@ -198,8 +200,17 @@ def item(observation: str, *actions: tuple[str, float], **fields: Any) -> dict[s
     }
 
 
-def test_bulk_upsert_stores_as_given_and_replaces(api: httpx.Client, memory_name: str) -> None:
-    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": 3})
+# A memory without capacities takes a batch as a bulk load (COPY), one with capacities item
+# by item (admissions in order); both must store the same. These capacities never drop.
+PATHS = {"bulk-load": {}, "item-by-item": {"item_capacity": 100, "action_capacity": 100}}
+
+
+@pytest.mark.parametrize("capacities", PATHS.values(), ids=PATHS.keys())
+def test_bulk_upsert_stores_as_given_and_replaces(
+    api: httpx.Client, memory_name: str, capacities: dict[str, int]
+) -> None:
+    settings = {"name": memory_name, "embedder": "client", "dimension": 3, **capacities}
+    api.post("/v1/memories", json=settings)
     api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
     url = f"/v1/memories/{memory_name}/records"
     first = api.post(
@@ -222,6 +233,46 @@ def test_bulk_upsert_stores_as_given_and_replaces(api: httpx.Client, memory_name
         f"/v1/memories/{memory_name}/retrieve", json={"task": "t", "observation": "o", "k": 1}
     ).json()["exemplars"][0]
     assert exemplar["record_id"] == record_id and exemplar["actions"][0]["q"] == 2.0
+
+
+@pytest.mark.parametrize("capacities", PATHS.values(), ids=PATHS.keys())
+def test_bulk_upsert_goes_through_copy_only_without_capacities(
+    api: httpx.Client,
+    memory_name: str,
+    capacities: dict[str, int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch for a memory without capacities is two COPY streams, records then action
+    values, whatever its size; a replaced state keeps exactly the item's actions."""
+    copied: list[tuple[str, int]] = []
+
+    async def counting_copy(
+        session: Any, statement: str, types: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> None:
+        listed = list(rows)
+        copied.append((statement.split()[1], len(listed)))
+        await copy_rows(session, statement, types, listed)
+
+    monkeypatch.setattr(bulk, "copy_rows", counting_copy)
+    settings = {"name": memory_name, "embedder": "client", "dimension": 3, **capacities}
+    api.post("/v1/memories", json=settings)
+    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    url = f"/v1/memories/{memory_name}/records"
+    api.post(url, json={"items": [item("o", ("a", 1.0), ("b", 2.0))]}).raise_for_status()
+    batch = [item("o", ("b", 3.0), ("c", 4.0)), item("p", ("a", 5.0)), item("t")]
+    answer = api.post(url, json={"items": batch}).json()
+
+    assert [i["status"] for i in answer["items"]] == ["replaced", "created", "created"]
+    stored = {
+        r["observation"]: {a["action"]: a["q"] for a in r["actions"]}
+        for r in api.get(url).json()["items"]
+    }
+    assert stored == {"o": {"b": 3.0, "c": 4.0}, "p": {"a": 5.0}, "t": {}}
+    if capacities:
+        assert copied == []
+    else:
+        expected = [("staged_records", 1), ("staged_actions", 2)]
+        assert copied == [*expected, ("staged_records", 3), ("staged_actions", 3)]
 
 
 @pytest.mark.parametrize(

@@ -5,24 +5,40 @@ answer it, without `record_id`: a state that exists is replaced (its counts, rew
 history and `extra` become the item's, and its action values exactly the item's); a new
 state is created, subject to the memory's item capacity like any new state. Nothing is
 learned here: values are stored as given.
+
+A memory without capacities takes a batch as a bulk load: the records and then their action
+values go into staging tables by binary COPY and are merged with one statement per table,
+so a batch costs a fixed number of round trips whatever its size. A memory with an item or
+action capacity writes item by item, in the order sent, since each admission or pruning
+decides what the next one sees.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+from psycopg.types.json import Jsonb
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import capacity, schemas, state_locks
-from rememberer.db import statements
+from rememberer.db import copy_rows, statements
 from rememberer.embeddings import Vector
 from rememberer.memories import MemoryInfo
 from rememberer.retrieval import SearchParams
 from rememberer.rlem import EMBED_NEW_RECORD, record_key
 from rememberer.vectors import VectorStore, sha256
 
+_REPLACE_RECORD = """
+      ON CONFLICT (memory_id, key) DO UPDATE SET
+        visits = EXCLUDED.visits,
+        last_reward = EXCLUDED.last_reward,
+        total_reward = EXCLUDED.total_reward,
+        action_history = EXCLUDED.action_history,
+        extra = EXCLUDED.extra
+"""
 _UPSERT_RECORD = text(
     f"""
     WITH touched AS (
@@ -30,12 +46,7 @@ _UPSERT_RECORD = text(
                            total_reward, action_history, extra)
       VALUES (:m, :key, :task, :observation, :visits, :last_reward, :total_reward,
               CAST(:history AS jsonb), CAST(:extra AS jsonb))
-      ON CONFLICT (memory_id, key) DO UPDATE SET
-        visits = EXCLUDED.visits,
-        last_reward = EXCLUDED.last_reward,
-        total_reward = EXCLUDED.total_reward,
-        action_history = EXCLUDED.action_history,
-        extra = EXCLUDED.extra
+      {_REPLACE_RECORD}
       RETURNING id, (xmax = 0) AS created
     ), {EMBED_NEW_RECORD}
     SELECT id, created FROM touched
@@ -46,13 +57,70 @@ _DELETE_OTHER_ACTIONS = text(
     "AND NOT (action_key = ANY(CAST(:keep AS bytea[])))"
 )
 # Imported values carry no double-Q estimates: both read as q until the next update.
-_UPSERT_ACTION = text(
-    """
-    INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits)
-    VALUES (:record_id, :action_key, :action, :note, :q, :reward, :visits)
+_REPLACE_ACTION = """
     ON CONFLICT (record_id, action_key) DO UPDATE SET
       action = EXCLUDED.action, note = EXCLUDED.note, q = EXCLUDED.q,
       reward = EXCLUDED.reward, visits = EXCLUDED.visits, q_a = NULL, q_b = NULL
+"""
+_UPSERT_ACTION = text(
+    f"""
+    INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits)
+    VALUES (:record_id, :action_key, :action, :note, :q, :reward, :visits)
+    {_REPLACE_ACTION}
+    """
+)
+
+# --- the bulk load of a memory without capacities -----------------------------------------
+
+# Staging tables live until the transaction ends, so nothing is left behind on the pooled
+# connection, whatever the batch's fate.
+_STAGE_RECORDS = text(
+    "CREATE TEMP TABLE staged_records (place int, key bytea, task text, observation text, "
+    "embedding vector, visits int, last_reward float8, total_reward float8, "
+    "history jsonb, extra jsonb) ON COMMIT DROP"
+)
+_STAGE_ACTIONS = text(
+    "CREATE TEMP TABLE staged_actions (record_id bigint, action_key bytea, action text, "
+    "note text, q float8, reward float8, visits int) ON COMMIT DROP"
+)
+_COPY_RECORDS = "COPY staged_records FROM STDIN (FORMAT BINARY)"
+_RECORD_TYPES = (
+    "int4", "bytea", "text", "text", "vector", "int4", "float8", "float8", "jsonb", "jsonb"
+)  # fmt: skip
+_COPY_ACTIONS = "COPY staged_actions FROM STDIN (FORMAT BINARY)"
+_ACTION_TYPES = ("int8", "bytea", "text", "text", "float8", "float8", "int4")
+# Rows are written in key order, the order that concurrent writers of these rows lock in.
+_MERGE_RECORDS = text(
+    f"""
+    WITH touched AS (
+      INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
+                           total_reward, action_history, extra)
+      SELECT :m, key, task, observation, visits, last_reward, total_reward, history, extra
+      FROM staged_records ORDER BY key
+      {_REPLACE_RECORD}
+      RETURNING id, key, (xmax = 0) AS created
+    ), embedded AS (
+      INSERT INTO record_embeddings (record_id, memory_id, embedding)
+      SELECT t.id, :m, s.embedding FROM touched t JOIN staged_records s USING (key)
+      WHERE t.created ORDER BY t.id
+    )
+    SELECT s.place, t.id, t.created FROM touched t JOIN staged_records s USING (key)
+    """
+)
+# A replaced state keeps exactly the item's actions.
+_DELETE_UNNAMED_ACTIONS = text(
+    """
+    DELETE FROM action_values a WHERE a.record_id = ANY(CAST(:replaced AS bigint[]))
+    AND NOT EXISTS (SELECT 1 FROM staged_actions s
+                    WHERE s.record_id = a.record_id AND s.action_key = a.action_key)
+    """
+)
+_MERGE_ACTIONS = text(
+    f"""
+    INSERT INTO action_values (record_id, action_key, action, note, q, reward, visits)
+    SELECT record_id, action_key, action, note, q, reward, visits FROM staged_actions
+    ORDER BY record_id, action_key
+    {_REPLACE_ACTION}
     """
 )
 
@@ -74,7 +142,10 @@ async def upsert_records(
     async with statements(session, pipelined=False) as send:
         keys = (record_key(item.task, item.observation) for item in body.items)
         await state_locks.lock_states(send, memory.id, keys)
-    results = [await _upsert(session, memory, search, item, resolved) for item in body.items]
+    if memory.item_capacity is None and memory.action_capacity is None:
+        results = await _load(session, memory, body.items, resolved)
+    else:
+        results = [await _upsert(session, memory, search, item, resolved) for item in body.items]
     await session.commit()
     statuses = [r.status for r in results]
     return schemas.RecordsUpserted(
@@ -139,3 +210,63 @@ async def _replace_actions(
         await session.execute(_DELETE_OTHER_ACTIONS, {"record_id": record_id, "keep": keep})
     if rows:
         await session.execute(_UPSERT_ACTION, rows)
+
+
+async def _load(
+    session: AsyncSession,
+    memory: MemoryInfo,
+    items: Sequence[schemas.RecordIn],
+    vectors: dict[str, Vector],
+) -> list[schemas.UpsertedRecord]:
+    """The items of a memory without capacities, as a bulk load (see the module's text)."""
+    async with statements(session, pipelined=True) as send:
+        await send(_STAGE_RECORDS, {})
+        await send(_STAGE_ACTIONS, {})
+    await copy_rows(session, _COPY_RECORDS, _RECORD_TYPES, _record_rows(items, vectors))
+    merged = await session.execute(_MERGE_RECORDS, {"m": memory.id})
+    records = {row.place: (row.id, row.created) for row in merged}
+    await copy_rows(session, _COPY_ACTIONS, _ACTION_TYPES, _action_rows(items, records))
+    replaced = [record_id for record_id, created in records.values() if not created]
+    async with statements(session, pipelined=True) as send:
+        if replaced:
+            await send(_DELETE_UNNAMED_ACTIONS, {"replaced": replaced})
+        await send(_MERGE_ACTIONS, {})
+    return [
+        schemas.UpsertedRecord(record_id=record_id, status="created" if created else "replaced")
+        for record_id, created in (records[place] for place in range(len(items)))
+    ]
+
+
+def _record_rows(
+    items: Sequence[schemas.RecordIn], vectors: dict[str, Vector]
+) -> Iterator[tuple[object, ...]]:
+    for place, item in enumerate(items):
+        yield (
+            place,
+            record_key(item.task, item.observation),
+            item.task,
+            item.observation,
+            np.concatenate([vectors[item.task], vectors[item.observation]]),
+            item.visits,
+            item.last_reward,
+            item.total_reward,
+            Jsonb(item.action_history),
+            None if item.extra is None else Jsonb(item.extra),
+        )
+
+
+def _action_rows(
+    items: Sequence[schemas.RecordIn], records: dict[int, tuple[int, bool]]
+) -> Iterator[tuple[object, ...]]:
+    for place, item in enumerate(items):
+        record_id = records[place][0]
+        for value in item.actions:
+            yield (
+                record_id,
+                sha256(value.action),
+                value.action,
+                value.note,
+                value.q,
+                value.reward,
+                value.visits,
+            )

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -120,6 +128,20 @@ async def statements(session: AsyncSession, pipelined: bool) -> AsyncIterator[Se
     with _as_dbapi_error():
         async with driver.pipeline():
             yield send
+
+
+async def copy_rows(
+    session: AsyncSession, statement: str, types: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Rows into a table by binary COPY (`COPY t (...) FROM STDIN (FORMAT BINARY)`, columns
+    of `types`), on the session's connection inside its transaction: one stream instead of
+    a statement per row."""
+    driver = await driver_connection(session)
+    with _as_dbapi_error(statement):
+        async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(types)
+            for row in rows:
+                await copy.write_row(row)
 
 
 @lru_cache(maxsize=1024)
