@@ -25,7 +25,8 @@ logger = logging.getLogger(__name__)
 K = 5
 LAMBDAS = (0.1, 0.5, 0.9)
 DEFAULT_LAMBDA = 0.5
-PUT_BATCH = 5_000
+# About 8 KB of JSON per 384-number vector: a batch stays well under the 8 MiB request limit.
+PUT_BATCH = 500
 # Two scores this close are the same score: float32 sums in PostgreSQL and numpy differ.
 SCORE_TOLERANCE = 1e-5
 

@@ -12,6 +12,7 @@ from rememberer.memories import IndexShape
 from benchmarks.backends import BackendRow
 from benchmarks.cpu import CpuSeconds
 from benchmarks.embedding_bench import EmbedResult, ServerEmbedResult
+from benchmarks.import_bench import BATCH, ImportResult
 from benchmarks.load import LoadResult
 from benchmarks.machine import Machine
 from benchmarks.memory_bench import LAMBDAS, K, Plan, SizeResult
@@ -38,6 +39,7 @@ class Report:
     tuning: list[TuneRow]
     backends: list[BackendRow]
     pools: list[PoolRow]
+    imports: list[ImportResult]
     http_floor: LoadResult
     seconds: float
     exact_max_records: int = field(default_factory=lambda: Settings().exact_search_max_records)
@@ -257,6 +259,7 @@ def render(report: Report) -> str:
     lines += _retrieval(report)
     lines += _scans(report)
     lines += _updates(report)
+    lines += _imports(report)
     lines += _embeddings(report)
     lines += _pools(report)
     lines += _backends(report)
@@ -476,6 +479,31 @@ def _updates(report: Report) -> list[str]:
         "## Seeding",
         "",
         *seed,
+    ]
+
+
+def _imports(report: Report) -> list[str]:
+    rows = [
+        [
+            i.into,
+            _size(i.records),
+            f"{i.created_per_second:,.0f}",
+            f"{i.replaced_per_second:,.0f}",
+        ]
+        for i in report.imports
+    ]
+    header = ["into", "records", "new states, records/s", "the same again (replaced), records/s"]
+    return [
+        f"## Bulk import (`POST .../records`, {BATCH:,} records per call, one client)",
+        "",
+        "Each record with two action values. A memory without capacities takes a batch by "
+        "binary COPY into staging tables and one merge per table (a memory with an item or "
+        "action capacity admits item by item instead). A new memory has no index during the "
+        "load; in the indexed memory every new state also enters the HNSW graph (the insert "
+        "column of the HNSW table), while a replaced state keeps its vector and its place "
+        "in the graph.",
+        "",
+        *_table(header, rows),
     ]
 
 

@@ -18,12 +18,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from rememberer.config import Settings
 from rememberer.memories import IndexShape
 
 from benchmarks import backends as embedder_backends
 from benchmarks.cpu import CpuMeter
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
+from benchmarks.import_bench import import_rate
 from benchmarks.load import get, run_load
 from benchmarks.machine import describe
 from benchmarks.memory_bench import Plan, measure_size
@@ -50,6 +52,8 @@ class Options:
     # alone answers, the ceiling of any one-call-per-transition rate.
     http_floor_calls: int = 3000
     tune_queries: int = 100
+    # Records bulk-imported into a new memory (and a tenth of that into the largest one).
+    import_records: int = 10_000
     shapes: Sequence[IndexShape] = SHAPES
     ef_searches: Sequence[int] = EF_SEARCHES
     seed: int = 0
@@ -69,6 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--embed-texts", type=int, default=defaults.embed_texts)
     parser.add_argument("--server-embedded", type=int, default=defaults.server_embedded)
     parser.add_argument("--tune-queries", type=int, default=defaults.tune_queries)
+    parser.add_argument("--import-records", type=int, default=defaults.import_records)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md")
     parser.add_argument("--data-dir", type=Path, help="where the embedded PostgreSQL lives")
@@ -122,6 +127,20 @@ def measure(
             options.shapes,
             options.ef_searches,
         )
+    # Last of the runs on the largest memory: the import adds records to it.
+    logger.info("bulk import")
+    fresh = f"{options.name_prefix}-import"
+    api.post("/v1/memories", json={"name": fresh, "embedder": "client"}).raise_for_status()
+    imports = [
+        import_rate(api, fresh, "a new memory", generator.dataset(options.import_records, "imp")),
+        import_rate(
+            api,
+            largest.memory,
+            f"the {largest.size:,}-record memory"
+            + (" (indexed)" if largest.size > Settings().exact_search_max_records else ""),
+            generator.dataset(max(1, options.import_records // 10), "imp-large"),
+        ),
+    ]
     logger.info("embedder throughput")
     texts = page_texts(options.embed_texts, seed=1, prefix="page")
     embed = [embedder_throughput(texts, threads) for threads in EMBED_THREADS]
@@ -138,6 +157,7 @@ def measure(
         tuning=tuning,
         backends=backends,
         pools=pools,
+        imports=imports,
         http_floor=http_floor,
         seconds=time.perf_counter() - started,
     )
@@ -172,6 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         embed_texts=args.embed_texts,
         server_embedded=args.server_embedded,
         tune_queries=args.tune_queries,
+        import_records=args.import_records,
         seed=args.seed,
     )
     report = run(options, args.data_dir)

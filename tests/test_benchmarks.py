@@ -45,6 +45,7 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
         server_embedded=2,
         http_floor_calls=20,
         tune_queries=4,
+        import_records=30,
         shapes=(IndexShape("halfvec", 8, 16),),
         ef_searches=(40,),
         name_prefix=f"smoke-{server.port}",
@@ -74,6 +75,12 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     for target in targets(report):
         assert target.name in document
     assert "## HNSW shapes" in document
+    assert [(i.records, i.into) for i in report.imports] == [
+        (30, "a new memory"),
+        (3, "the 200-record memory"),
+    ]
+    assert all(i.created_per_second > 0 and i.replaced_per_second > 0 for i in report.imports)
+    assert "## Bulk import" in document
     assert "## Embedder backends" in document
     assert [b.name for b in report.backends][:2] == [
         "torch (reference)",
