@@ -71,6 +71,7 @@ class SqlScans:
         self.connection = connection
         self.memory = memory
         connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        connection.execute("SET hnsw.iterative_scan = relaxed_order")  # as the service does
         select = f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(memory.id)}"
         self._exact = f"{select} ORDER BY embedding <#> %s LIMIT %s"
         self._hnsw = f"{select} ORDER BY {memory.index_order('%s')} LIMIT %s"

@@ -15,6 +15,8 @@ from rememberer.config import Settings
 from tests.conftest import ServerThread, plain_url
 
 DIM = 8
+# Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
+DEAD = 250
 
 
 @pytest.fixture(scope="module")
@@ -75,12 +77,7 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     # The service that scans up to 2,000 records exactly never built a graph for this one.
     assert index_valid(database_url, index) is None
     # The other finds it past its exact scan: it answers by scanning, and builds the index.
-    first = {"task": "task", "observation": "obs 0", "k": 5}
-    assert hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=first).status_code == 200
-    deadline = time.monotonic() + 60
-    while not index_valid(database_url, index) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert index_valid(database_url, index) is True, "the index was not built"
+    wait_for_index(hnsw_api, database_url, memory_name)
     before = index_scans(database_url, index)
     for i in range(0, 300, 37):
         body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": 0.3}
@@ -94,6 +91,57 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     while index_scans(database_url, index) < before + 9 and time.monotonic() < deadline:
         time.sleep(0.5)
     assert index_scans(database_url, index) >= before + 9, "the HNSW index was not used"
+
+
+def wait_for_index(hnsw_api: httpx.Client, database_url: str, memory_name: str) -> None:
+    """A retrieve through the service that never scans exactly starts the memory's index
+    build; waits until the index is usable."""
+    index = f"records_hnsw_{_memory_id(database_url, memory_name)}"
+    first = {"task": "task", "observation": "obs 0", "k": 5}
+    assert hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=first).status_code == 200
+    deadline = time.monotonic() + 60
+    while not index_valid(database_url, index) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert index_valid(database_url, index) is True, "the index was not built"
+
+
+def test_hnsw_search_finds_k_records_past_deleted_neighbours(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """Deleted records stay in the graph until VACUUM, and the scan skips them after the
+    index has proposed its ef_search candidates: with more dead neighbours than that, the
+    search must go on (pgvector's iterative scan) to answer k records, the exact ones."""
+    rng = np.random.default_rng(11)
+    texts = {"task": rng.normal(size=DIM).tolist()}
+    texts |= {f"obs {i}": rng.normal(size=DIM).tolist() for i in range(600)}
+    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": DIM})
+    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": texts})
+    items = [{"task": "task", "observation": f"obs {i}"} for i in range(600)]
+    stored = api.post(f"/v1/memories/{memory_name}/records", json={"items": items})
+    assert stored.status_code == 200, stored.text
+    wait_for_index(hnsw_api, database_url, memory_name)
+    records = api.get(f"/v1/memories/{memory_name}/records", params={"limit": 1000}).json()
+    ids = {r["observation"]: r["record_id"] for r in records["items"]}
+    # Every record has the query's task, so the exact order is the observations' cosine.
+    observations = [f"obs {i}" for i in range(600)]
+    vectors = np.array([texts[o] for o in observations])
+    cosines = vectors @ vectors[0] / np.linalg.norm(vectors, axis=1)
+    nearest = [ids[observations[i]] for i in np.argsort(-cosines)]
+    query = {"task": "task", "observation": "obs 0", "k": 5}
+    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
+        # No VACUUM may clear the dead entries during the test.
+        connection.execute("ALTER TABLE record_embeddings SET (autovacuum_enabled = off)")
+        try:
+            for record_id in nearest[:DEAD]:
+                deleted = api.delete(f"/v1/memories/{memory_name}/records/{record_id}")
+                assert deleted.status_code == 204
+            url = f"/v1/memories/{memory_name}/retrieve"
+            approximate = hnsw_api.post(url, json=query).json()["exemplars"]
+            exact = api.post(url, json=query).json()["exemplars"]
+        finally:
+            connection.execute("ALTER TABLE record_embeddings RESET (autovacuum_enabled)")
+    assert [e["record_id"] for e in exact] == nearest[DEAD : DEAD + 5]
+    assert [e["record_id"] for e in approximate] == [e["record_id"] for e in exact]
 
 
 def _memory_id(database_url: str, name: str) -> int:

@@ -85,10 +85,16 @@ def search_binds(
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
-# otherwise may prefer the memory_id B-tree plus a sort of every record). Both settings end
-# with the transaction; the statements that follow in it gain nothing from a sort plan.
+# otherwise may prefer the memory_id B-tree plus a sort of every record). The iterative scan
+# goes on past the first ef_search candidates when the heap refuses some of them: deleted
+# records stay in the graph until VACUUM, and without it a search among many of them answers
+# fewer than k. In relaxed order, since candidates are rescored and sorted anyway; with
+# nothing refused it returns exactly what the plain scan would. The settings end with the
+# transaction; the statements that follow in it gain nothing from a sort plan.
 _TUNE_TRANSACTION = text(
-    "SELECT set_config('hnsw.ef_search', :ef_search, true), set_config('enable_sort', 'off', true)"
+    "SELECT set_config('hnsw.ef_search', :ef_search, true), "
+    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
+    "set_config('enable_sort', 'off', true)"
 )
 # What `uses_index` decided in the session's current transaction.
 _DECIDED = "rememberer.search"
