@@ -274,6 +274,13 @@ def test_bulk_upsert_goes_through_copy_only_without_capacities(
         expected = [("staged_records", 1), ("staged_actions", 2)]
         assert copied == [*expected, ("staged_records", 3), ("staged_actions", 3)]
 
+    # New records are created in the order sent: their ids (ages, for ties) follow it.
+    more = {f"n{i}": [0.5, float(i), 1.0] for i in range(12)}
+    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": more})
+    created = api.post(url, json={"items": [item(o) for o in more]}).json()["items"]
+    ids = [i["record_id"] for i in created]
+    assert ids == sorted(ids)
+
 
 @pytest.mark.parametrize(
     "items",

@@ -89,14 +89,15 @@ _RECORD_TYPES = (
 )  # fmt: skip
 _COPY_ACTIONS = "COPY staged_actions FROM STDIN (FORMAT BINARY)"
 _ACTION_TYPES = ("int8", "bytea", "text", "text", "float8", "float8", "int4")
-# Rows are written in key order, the order that concurrent writers of these rows lock in.
+# Records are created in the order sent, as item by item, so their ids (and ages) follow it.
+# Row order cannot deadlock here: the batch already holds the lock of every state it names.
 _MERGE_RECORDS = text(
     f"""
     WITH touched AS (
       INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
                            total_reward, action_history, extra)
       SELECT :m, key, task, observation, visits, last_reward, total_reward, history, extra
-      FROM staged_records ORDER BY key
+      FROM staged_records ORDER BY place
       {_REPLACE_RECORD}
       RETURNING id, key, (xmax = 0) AS created
     ), embedded AS (
