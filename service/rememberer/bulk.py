@@ -100,12 +100,14 @@ _MERGE_RECORDS = text(
       FROM staged_records ORDER BY place
       {_REPLACE_RECORD}
       RETURNING id, key, (xmax = 0) AS created
+    ), placed AS (
+      SELECT s.place, s.embedding, t.id, t.created
+      FROM touched t JOIN staged_records s USING (key)
     ), embedded AS (
       INSERT INTO record_embeddings (record_id, memory_id, embedding)
-      SELECT t.id, :m, s.embedding FROM touched t JOIN staged_records s USING (key)
-      WHERE t.created ORDER BY t.id
+      SELECT id, :m, embedding FROM placed WHERE created ORDER BY id
     )
-    SELECT s.place, t.id, t.created FROM touched t JOIN staged_records s USING (key)
+    SELECT place, id, created FROM placed
     """
 )
 # A replaced state keeps exactly the item's actions.
