@@ -145,10 +145,10 @@ async def upsert_records(
     async with statements(session, pipelined=False) as send:
         keys = (record_key(item.task, item.observation) for item in body.items)
         await state_locks.lock_states(send, memory.id, keys)
-    if memory.item_capacity is None and memory.action_capacity is None:
-        results = await _load(session, memory, body.items, resolved)
-    else:
+    if capacity.writes_one_by_one(memory):
         results = [await _upsert(session, memory, search, item, resolved) for item in body.items]
+    else:
+        results = await _load(session, memory, body.items, resolved)
     await session.commit()
     statuses = [r.status for r in results]
     return schemas.RecordsUpserted(

@@ -30,6 +30,12 @@ NEIGHBOURS = 10
 _ADMISSION_LOCK = 0x52454D31
 
 
+def writes_one_by_one(memory: MemoryInfo) -> bool:
+    """Whether the memory has an item or an action capacity: then each new state's admission
+    and each record's pruning decide what the next write sees, so writes cannot be batched."""
+    return memory.item_capacity is not None or memory.action_capacity is not None
+
+
 @dataclass(frozen=True)
 class State:
     """A (task, observation) state about to be written, with its vectors."""

@@ -331,9 +331,7 @@ class Updater:
         # what comes next: item capacity (admission), action capacity (pruning), and "lcs"
         # bootstraps (a re-rank in Python).
         self._pipelined = (
-            memory.item_capacity is None
-            and memory.action_capacity is None
-            and memory.observation_similarity != LCS
+            not capacity.writes_one_by_one(memory) and memory.observation_similarity != LCS
         )
         self._sending = False
         # What the committed attempt changed (replayed steps change nothing), for metrics.
