@@ -20,6 +20,7 @@ from rememberer.db import copy_rows
 from rememberer.schemas import MAX_IMPORTED_VISITS
 
 from tests.conftest import SHARED, ServerThread
+from tests.test_compat_learning import client_memory
 
 POOLS = sorted((SHARED / "fixtures" / "rememberer-pools").glob("*.yaml"))
 
@@ -209,9 +210,7 @@ PATHS = {"bulk-load": {}, "item-by-item": {"item_capacity": 100, "action_capacit
 def test_bulk_upsert_stores_as_given_and_replaces(
     api: httpx.Client, memory_name: str, capacities: dict[str, int]
 ) -> None:
-    settings = {"name": memory_name, "embedder": "client", "dimension": 3, **capacities}
-    api.post("/v1/memories", json=settings)
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    client_memory(api, memory_name, VECTORS, **capacities)
     url = f"/v1/memories/{memory_name}/records"
     first = api.post(
         url, json={"items": [item("o", ("a", 1.0), ("b", -1.0), extra={"k": [1, "z"]})]}
@@ -254,9 +253,7 @@ def test_bulk_upsert_goes_through_copy_only_without_capacities(
         await copy_rows(session, statement, types, listed)
 
     monkeypatch.setattr(bulk, "copy_rows", counting_copy)
-    settings = {"name": memory_name, "embedder": "client", "dimension": 3, **capacities}
-    api.post("/v1/memories", json=settings)
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    client_memory(api, memory_name, VECTORS, **capacities)
     url = f"/v1/memories/{memory_name}/records"
     api.post(url, json={"items": [item("o", ("a", 1.0), ("b", 2.0))]}).raise_for_status()
     batch = [item("o", ("b", 3.0), ("c", 4.0)), item("p", ("a", 5.0)), item("t")]
@@ -310,8 +307,7 @@ def test_bulk_upsert_goes_through_copy_only_without_capacities(
 def test_bulk_upsert_refuses_bad_items_whole(
     api: httpx.Client, memory_name: str, items: list[dict[str, Any]]
 ) -> None:
-    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": 3})
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    client_memory(api, memory_name, VECTORS)
     response = api.post(f"/v1/memories/{memory_name}/records", json={"items": [item("p"), *items]})
     assert 400 <= response.status_code < 500, response.text
     assert set(response.json()) == {"error"}
@@ -321,8 +317,7 @@ def test_bulk_upsert_refuses_bad_items_whole(
 def test_imported_counts_leave_room_for_updates(api: httpx.Client, memory_name: str) -> None:
     """The largest count an import takes still lets the state be updated (a count at the
     int4 limit would fail every later update of its state)."""
-    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": 3})
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": VECTORS})
+    client_memory(api, memory_name, VECTORS)
     most = item("o", ("a", 1.0), visits=MAX_IMPORTED_VISITS)
     most["actions"][0]["visits"] = MAX_IMPORTED_VISITS
     imported = api.post(f"/v1/memories/{memory_name}/records", json={"items": [most]})
