@@ -13,6 +13,7 @@ import pytest
 from rememberer.config import Settings
 
 from tests.conftest import ServerThread, plain_url
+from tests.test_compat_learning import client_memory
 
 DIM = 8
 # Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
@@ -54,8 +55,7 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     rng = np.random.default_rng(7)
     texts = {"task": rng.normal(size=DIM).tolist()}
     texts |= {f"obs {i}": rng.normal(size=DIM).tolist() for i in range(300)}
-    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": DIM})
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": texts})
+    client_memory(api, memory_name, texts)
     transitions = [
         {
             "step": i,
@@ -114,8 +114,7 @@ def test_hnsw_search_finds_k_records_past_deleted_neighbours(
     rng = np.random.default_rng(11)
     texts = {"task": rng.normal(size=DIM).tolist()}
     texts |= {f"obs {i}": rng.normal(size=DIM).tolist() for i in range(600)}
-    api.post("/v1/memories", json={"name": memory_name, "embedder": "client", "dimension": DIM})
-    api.put(f"/v1/memories/{memory_name}/embeddings", json={"embeddings": texts})
+    client_memory(api, memory_name, texts)
     items = [{"task": "task", "observation": f"obs {i}"} for i in range(600)]
     stored = api.post(f"/v1/memories/{memory_name}/records", json={"items": items})
     assert stored.status_code == 200, stored.text
