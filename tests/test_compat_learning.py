@@ -15,9 +15,8 @@ import pytest
 from rememberer import retrieval
 from rememberer.lcs import element_sequence, lcs_length
 
-from tests.conftest import ServerThread
+from tests.conftest import ServerThread, plain_url
 from tests.test_api import step
-from tests.test_search_and_embeddings import plain_url
 
 
 def client_memory(
