@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rememberer.embeddings import SentenceEmbedder, TorchEncoder, bundled_model_path
-from rememberer.openvino_model import INPUTS
+from rememberer.embedding.embedder import SentenceEmbedder, TorchEncoder, bundled_model_path
+from rememberer.embedding.openvino_model import INPUTS
 
 from benchmarks.embedding_bench import page_texts
 

@@ -30,11 +30,11 @@ from typing import Any
 import httpx
 import numpy as np
 import uvicorn
-from rememberer import pools, transfer
 from rememberer.app import create_app
 from rememberer.config import Settings
-from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import upgrade
+from rememberer.interop import pools, transfer
+from rememberer.storage.embedded import EmbeddedPostgres
+from rememberer.storage.migrate import upgrade
 from rememberer_client import MemoryClient
 
 DIM = 64

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import upgrade
+from rememberer.storage.embedded import EmbeddedPostgres
+from rememberer.storage.migrate import upgrade
 
 from tests.concurrent_agents import (
     HttpAgents,

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from rememberer.embeddings import SentenceEmbedder
+from rememberer.embedding.embedder import SentenceEmbedder
 
 from benchmarks.load import LoadResult, post_json, run_load
 

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import numpy as np
 from rememberer.config import Settings
-from rememberer.retrieval import TIE_MARGIN, ef_search_for
+from rememberer.search.retrieval import TIE_MARGIN, ef_search_for
 
 from benchmarks.cpu import CpuMeter, CpuSeconds
 from benchmarks.data import Dataset, Generator, Queries, exact_top_k, hits_at_k, kth_best_scores

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rememberer.config import Settings
-from rememberer.memories import IndexShape
+from rememberer.memories.catalog import IndexShape
 
 from benchmarks.backends import BackendRow
 from benchmarks.cpu import CpuSeconds

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 from rememberer.config import Settings
-from rememberer.memories import IndexShape
+from rememberer.memories.catalog import IndexShape
 
 from benchmarks import backends as embedder_backends
 from benchmarks.cpu import CpuMeter

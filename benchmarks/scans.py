@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rememberer.memories import MemoryInfo
-from rememberer.retrieval import query_vector
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.search.retrieval import query_vector
 
 from benchmarks.data import Dataset, Matrix
 from benchmarks.seed import Connection

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import psycopg
 from psycopg import sql
-from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import upgrade
+from rememberer.storage.embedded import EmbeddedPostgres
+from rememberer.storage.migrate import upgrade
 
 from benchmarks.seed import plain_url
 

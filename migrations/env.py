@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 from rememberer.config import get_settings
-from rememberer.db import sync_url
-from rememberer.models import Base
+from rememberer.storage.db import sync_url
+from rememberer.storage.models import Base
 from sqlalchemy import create_engine, pool
 
 

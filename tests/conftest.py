@@ -19,8 +19,8 @@ from fastapi import FastAPI
 from psycopg import sql
 from rememberer.app import create_app
 from rememberer.config import Settings
-from rememberer.embedded import EmbeddedPostgres
-from rememberer.migrate import upgrade
+from rememberer.storage.embedded import EmbeddedPostgres
+from rememberer.storage.migrate import upgrade
 
 SHARED = Path(
     os.environ.get("REMEMBERER_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")

@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from dataclasses import replace
 
 import httpx
-from rememberer.memories import IndexShape
+from rememberer.memories.catalog import IndexShape
 
 from benchmarks.cpu import CpuMeter
 from benchmarks.memory_bench import Plan

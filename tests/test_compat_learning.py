@@ -12,8 +12,8 @@ import httpx
 import numpy as np
 import psycopg
 import pytest
-from rememberer import retrieval
-from rememberer.lcs import element_sequence, lcs_length
+from rememberer.search import retrieval
+from rememberer.search.lcs import element_sequence, lcs_length
 
 from tests.conftest import ServerThread, plain_url
 from tests.test_api import step

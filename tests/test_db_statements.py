@@ -10,10 +10,12 @@ from collections.abc import AsyncIterator
 import httpx
 import psycopg
 import pytest
-from rememberer import rlem, schemas, state_locks
+from rememberer import schemas
 from rememberer.config import Settings
-from rememberer.db import create_engine, create_sessionmaker, statements
-from rememberer.memories import MemoryInfo
+from rememberer.learning import rlem
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.storage import state_locks
+from rememberer.storage.db import create_engine, create_sessionmaker, statements
 from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,7 +148,7 @@ def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(
         "done": True,
     }
     body = {"episode_id": "e", "task": "task", "transitions": [step]}
-    with caplog.at_level(logging.INFO, logger="rememberer.rlem"):
+    with caplog.at_level(logging.INFO, logger="rememberer.learning.rlem"):
         response = api.post(f"/v1/memories/{memory_name}/update", json=body)
     assert response.status_code == 200, response.text
     assert [(u["q"], u["visits"]) for u in response.json()["updated"]] == [(1.0, 1)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psycopg
-from rememberer.embedded import (
+from rememberer.storage.embedded import (
     EmbeddedPostgres,
     machine_memory_bytes,
     shared_buffers_mib,

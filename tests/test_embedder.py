@@ -14,9 +14,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from rememberer import openvino_model
-from rememberer.embeddings import SentenceEmbedder, TorchEncoder, bundled_model_path
-from rememberer.openvino_model import MIN_AGREEMENT, converted_folder
+from rememberer.embedding import openvino_model
+from rememberer.embedding.embedder import SentenceEmbedder, TorchEncoder, bundled_model_path
+from rememberer.embedding.openvino_model import MIN_AGREEMENT, converted_folder
 from tokenizers import Tokenizer
 
 TEXTS = [
@@ -107,7 +107,7 @@ def test_serving_with_openvino_never_imports_torch(embedder_cache: Path) -> None
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from rememberer.embeddings import SentenceEmbedder\n"
+        "from rememberer.embedding.embedder import SentenceEmbedder\n"
         f"embedder = SentenceEmbedder(cache_dir=Path({str(embedder_cache)!r}))\n"
         "assert embedder.encode_now(['hello']).shape == (1, 384)\n"
         "assert embedder.backend == 'openvino'\n"
@@ -128,7 +128,7 @@ def test_a_failed_conversion_falls_back_to_torch(
 
     monkeypatch.setattr(openvino_model, "_run_converter", broken_converter)
     embedder = SentenceEmbedder(cache_dir=tmp_path / "cache")
-    with caplog.at_level(logging.ERROR, logger="rememberer.embeddings"):
+    with caplog.at_level(logging.ERROR, logger="rememberer.embedding.embedder"):
         vectors = embedder.encode_now(TEXTS[:2])
     assert embedder.backend == "torch"
     assert "using torch" in caplog.text and "no such operator" in caplog.text

@@ -11,9 +11,9 @@ import httpx
 import psycopg
 import pytest
 from rememberer.config import Settings
-from rememberer.db import create_engine, create_sessionmaker
-from rememberer.indexing import _BUILD_LOCK, IndexBuilder
-from rememberer.memories import MemoryInfo, find_memory, hnsw_index_ddl
+from rememberer.memories.catalog import MemoryInfo, find_memory, hnsw_index_ddl
+from rememberer.search.indexing import _BUILD_LOCK, IndexBuilder
+from rememberer.storage.db import create_engine, create_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import plain_url

@@ -11,7 +11,7 @@ import httpx
 import psycopg
 from alembic import command
 from rememberer.config import Settings
-from rememberer.migrate import alembic_config
+from rememberer.storage.migrate import alembic_config
 
 from tests.conftest import ServerThread, plain_url
 

@@ -14,10 +14,10 @@ import httpx
 import numpy as np
 import pytest
 import yaml
-from rememberer import bulk, pools
 from rememberer.cli import main
-from rememberer.db import copy_rows
+from rememberer.interop import bulk, pools
 from rememberer.schemas import MAX_IMPORTED_VISITS
+from rememberer.storage.db import copy_rows
 
 from tests.conftest import SHARED, ServerThread
 from tests.test_compat_learning import client_memory

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 from rememberer.config import Settings
-from rememberer.embedded import EmbeddedPostgres
+from rememberer.storage.embedded import EmbeddedPostgres
 from rememberer_client import MemoryClient
 
 from tests.concurrent_agents import (

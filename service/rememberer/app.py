@@ -18,16 +18,13 @@ from rememberer import __version__
 from rememberer.api import keys
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
+from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.routes import router
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
-from rememberer.db import create_engine, create_sessionmaker
-from rememberer.embeddings import SentenceEmbedder
+from rememberer.embedding.embedder import SentenceEmbedder
 from rememberer.errors import Conflict, MemoryNotFound, RemembererError, Unavailable
-from rememberer.indexing import IndexBuilder
-from rememberer.limits import BodyLimitMiddleware
-from rememberer.memories import MemoryCache
-from rememberer.migrate import current_revision, head_revision
+from rememberer.memories.catalog import MemoryCache
 from rememberer.observability import (
     REQUEST_ID,
     REQUEST_ID_HEADER,
@@ -35,8 +32,11 @@ from rememberer.observability import (
     RequestMiddleware,
     configure_logging,
 )
-from rememberer.retrieval import SearchParams
-from rememberer.vectors import VectorStore
+from rememberer.search.indexing import IndexBuilder
+from rememberer.search.retrieval import SearchParams
+from rememberer.search.vectors import VectorStore
+from rememberer.storage.db import create_engine, create_sessionmaker
+from rememberer.storage.migrate import current_revision, head_revision
 
 logger = logging.getLogger(__name__)
 

@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         help="convert the embedding model for the OpenVINO backend into the cache now "
         "(the service does it on first use otherwise); for images and read-only caches",
     )
-    from rememberer import transfer
+    from rememberer.interop import transfer
 
     transfer.add_commands(commands)
     return parser
@@ -62,7 +62,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("import", "export"):
-        from rememberer import transfer
+        from rememberer.interop import transfer
 
         return transfer.run(args)
     if args.command == "prepare-embedder":
@@ -77,8 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.host,
         )
         return 2
-    from rememberer.embedded import EmbeddedPostgres
-    from rememberer.migrate import upgrade
+    from rememberer.storage.embedded import EmbeddedPostgres
+    from rememberer.storage.migrate import upgrade
 
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
     try:
@@ -94,8 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _prepare_embedder(settings: Settings) -> int:
     configure_logging(settings.log_level, settings.log_format)
-    from rememberer.embeddings import bundled_model_path
-    from rememberer.openvino_model import converted_folder
+    from rememberer.embedding.embedder import bundled_model_path
+    from rememberer.embedding.openvino_model import converted_folder
 
     model = settings.embedding_model_path or bundled_model_path()
     logger.info("embedder ready in %s", converted_folder(model, settings.cache_dir))

@@ -24,7 +24,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rememberer.vectors import CacheStats
+from rememberer.search.vectors import CacheStats
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"

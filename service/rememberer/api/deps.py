@@ -9,13 +9,13 @@ from fastapi import Depends, Path, Request
 from fastapi.routing import APIRoute
 
 from rememberer.config import Settings
-from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
-from rememberer.memories import MemoryCache, MemoryInfo
+from rememberer.memories.catalog import MemoryCache, MemoryInfo
 from rememberer.observability import Metrics
-from rememberer.retrieval import SearchParams
 from rememberer.schemas import MEMORY_NAME_PATTERN
-from rememberer.vectors import VectorStore
+from rememberer.search.retrieval import SearchParams
+from rememberer.search.vectors import VectorStore
+from rememberer.storage.db import SessionDep
 
 # Every dependency is `async def`: FastAPI runs plain `def` ones in a thread pool, and the
 # hand-offs of the GIL to and from those threads cost more than the functions themselves.

@@ -6,11 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
 
-from rememberer import auth, schemas
+from rememberer import schemas
 from rememberer.api.auth import require_admin
 from rememberer.api.deps import reject_unknown_query
 from rememberer.api.routes import ERRORS, Cursor, Limit
-from rememberer.db import SessionDep
+from rememberer.memories import access
+from rememberer.storage.db import SessionDep
 
 router = APIRouter(
     prefix="/v1",
@@ -28,17 +29,17 @@ KeyId = Annotated[int, Path(ge=1, le=2**63 - 1)]
     responses=ERRORS,
 )
 async def create_key(body: schemas.KeyCreate, session: SessionDep) -> schemas.KeyCreated:
-    return await auth.create_key(session, body)
+    return await access.create_key(session, body)
 
 
 @router.get("/keys", response_model=schemas.Page[schemas.ApiKey], responses=ERRORS)
 async def list_keys(
     session: SessionDep, limit: Limit = 100, cursor: Cursor = None
 ) -> schemas.Page[schemas.ApiKey]:
-    return await auth.list_keys(session, limit, cursor)
+    return await access.list_keys(session, limit, cursor)
 
 
 @router.delete("/keys/{key_id}", status_code=204, responses=ERRORS)
 async def revoke_key(key_id: KeyId, session: SessionDep) -> Response:
-    await auth.revoke_key(session, key_id)
+    await access.revoke_key(session, key_id)
     return Response(status_code=204)

@@ -10,11 +10,15 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
-from rememberer import bulk, memories, records, reflections, retrieval, rlem, schemas
+from rememberer import schemas
 from rememberer.api.auth import PrincipalDep, authorize, require_scope
 from rememberer.api.deps import MemoryDep, MemoryName, ServicesDep, reject_unknown_query
-from rememberer.db import SessionDep
 from rememberer.errors import Unprocessable
+from rememberer.interop import bulk
+from rememberer.learning import reflections, rlem
+from rememberer.memories import catalog, records
+from rememberer.search import retrieval
+from rememberer.storage.db import SessionDep
 
 router = APIRouter(prefix="/v1", dependencies=[Depends(authorize), Depends(reject_unknown_query)])
 
@@ -39,24 +43,24 @@ async def create_memory(
     body: schemas.MemoryCreate, session: SessionDep, principal: PrincipalDep
 ) -> schemas.MemoryDetail:
     require_scope(principal, body.name)
-    return await memories.create_memory(session, body)
+    return await catalog.create_memory(session, body)
 
 
 @router.get("/memories", response_model=schemas.Page[schemas.Memory], responses=ERRORS)
 async def list_memories(
     session: SessionDep, principal: PrincipalDep, limit: Limit = 100, cursor: Cursor = None
 ) -> schemas.Page[schemas.Memory]:
-    return await memories.list_memories(session, limit, cursor, only=principal.memories)
+    return await catalog.list_memories(session, limit, cursor, only=principal.memories)
 
 
 @router.get("/memories/{memory}", response_model=schemas.MemoryDetail, responses=ERRORS)
 async def get_memory(memory: MemoryName, session: SessionDep) -> schemas.MemoryDetail:
-    return await memories.describe_memory(session, memory)
+    return await catalog.describe_memory(session, memory)
 
 
 @router.delete("/memories/{memory}", status_code=204, responses=ERRORS)
 async def delete_memory(memory: MemoryName, session: SessionDep, services: ServicesDep) -> Response:
-    deleted = await memories.delete_memory(session, memory)
+    deleted = await catalog.delete_memory(session, memory)
     services.search.indexes.drop(deleted)
     services.memories.forget(memory)
     return Response(status_code=204)

@@ -119,7 +119,7 @@ class SentenceEmbedder:
 
     def _open(self, path: Path) -> Encoder:
         if self._backend == "openvino":
-            from rememberer.openvino_model import OpenVinoEncoder, converted_folder
+            from rememberer.embedding.openvino_model import OpenVinoEncoder, converted_folder
 
             try:
                 folder = converted_folder(path, self._cache_dir)

@@ -30,8 +30,8 @@ from rememberer.errors import (
     UnknownReflection,
     Unprocessable,
 )
-from rememberer.memories import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
-from rememberer.vectors import sha256
+from rememberer.memories.catalog import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
+from rememberer.search.vectors import sha256
 
 ExportFormat = Literal["jsonl", "pairs"]
 

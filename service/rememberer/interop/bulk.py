@@ -23,13 +23,15 @@ from psycopg.types.json import Jsonb
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import capacity, schemas, state_locks
-from rememberer.db import copy_rows, statements
-from rememberer.embeddings import Vector
-from rememberer.memories import MemoryInfo
-from rememberer.retrieval import SearchParams
-from rememberer.rlem import EMBED_NEW_RECORD, record_key
-from rememberer.vectors import VectorStore, sha256
+from rememberer import schemas
+from rememberer.embedding.embedder import Vector
+from rememberer.learning import capacity
+from rememberer.learning.rlem import EMBED_NEW_RECORD, record_key
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.search.retrieval import SearchParams
+from rememberer.search.vectors import VectorStore, sha256
+from rememberer.storage import state_locks
+from rememberer.storage.db import copy_rows, statements
 
 _REPLACE_RECORD = """
       ON CONFLICT (memory_id, key) DO UPDATE SET

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rememberer.memories import MemoryInfo
+from rememberer.memories.catalog import MemoryInfo
 
 # max_a of `q` and of each estimate, over the action values `a` of one record.
 BEST_VALUES = (

@@ -19,9 +19,9 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer.embeddings import Vector
-from rememberer.memories import MemoryInfo, count_records_up_to
-from rememberer.retrieval import Ranked, SearchParams, rank
+from rememberer.embedding.embedder import Vector
+from rememberer.memories.catalog import MemoryInfo, count_records_up_to
+from rememberer.search.retrieval import Ranked, SearchParams, rank
 
 # A new record may become the nearest record of others; those among its nearest this many
 # are updated. Farther records are less similar to it than to these, almost always.

@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rememberer.memories import MemoryInfo, hnsw_index_ddl
+from rememberer.memories.catalog import MemoryInfo, hnsw_index_ddl
 
 logger = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from pgvector import Vector as PgVector
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer.db import driver_connection
-from rememberer.embeddings import SentenceEmbedder, Vector
+from rememberer.embedding.embedder import SentenceEmbedder, Vector
 from rememberer.errors import MissingEmbedding, Unprocessable
-from rememberer.memories import MemoryInfo
+from rememberer.memories.catalog import MemoryInfo
 from rememberer.schemas import CLIENT_EMBEDDER
+from rememberer.storage.db import driver_connection
 
 
 def sha256(value: str) -> bytes:

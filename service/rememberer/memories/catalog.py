@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.errors import MemoryExists, MemoryNotFound, Unprocessable
-from rememberer.models import MemoryRow
+from rememberer.storage.models import MemoryRow
 
 MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
 

@@ -21,11 +21,11 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
-from rememberer.embeddings import Vector
-from rememberer.indexing import INDEX_STATE, IndexBuilder
-from rememberer.lcs import ElementSimilarity
-from rememberer.memories import MemoryInfo
-from rememberer.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
+from rememberer.embedding.embedder import Vector
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.memories.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
+from rememberer.search.indexing import INDEX_STATE, IndexBuilder
+from rememberer.search.lcs import ElementSimilarity
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.

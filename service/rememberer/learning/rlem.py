@@ -35,13 +35,13 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rememberer import capacity, double_q, reflections, schemas, state_locks
-from rememberer.db import Pending, Send, statements
-from rememberer.double_q import RECORD, TARGET, BestValues, Targets
-from rememberer.embeddings import Vector
+from rememberer import schemas
+from rememberer.embedding.embedder import Vector
 from rememberer.errors import Conflict, OutOfOrder, StepConflict, Unavailable
-from rememberer.memories import MemoryInfo
-from rememberer.retrieval import (
+from rememberer.learning import capacity, double_q, reflections
+from rememberer.learning.double_q import RECORD, TARGET, BestValues, Targets
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.search.retrieval import (
     LCS,
     TIE_MARGIN,
     SearchParams,
@@ -50,7 +50,9 @@ from rememberer.retrieval import (
     search_binds,
     uses_index,
 )
-from rememberer.vectors import VectorStore, sha256
+from rememberer.search.vectors import VectorStore, sha256
+from rememberer.storage import state_locks
+from rememberer.storage.db import Pending, Send, statements
 
 logger = logging.getLogger(__name__)
 

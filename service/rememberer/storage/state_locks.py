@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import text
 
-from rememberer.db import Send
+from rememberer.storage.db import Send
 
 # unnest yields the array's elements in order, so the locks are taken in the order sent.
 _LOCK_STATES = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")

@@ -22,7 +22,7 @@ from typing import Any, Literal, TextIO
 from rememberer_client import APIError, ConflictError, MemoryClient, NotFoundError, RecordItem
 from tqdm import tqdm
 
-from rememberer import pools
+from rememberer.interop import pools
 
 Format = Literal["rememberer-yaml", "jsonl"]
 FORMATS: tuple[Format, ...] = ("rememberer-yaml", "jsonl")
@@ -37,7 +37,7 @@ BATCH_RECORDS = 200
 BATCH_CHARS = 2_000_000
 PAGE_SIZE = 500
 
-logger = logging.getLogger("rememberer.transfer")
+logger = logging.getLogger("rememberer.interop.transfer")
 COMMANDS = ("import", "export")
 
 

@@ -78,7 +78,13 @@ def _digest(model_path: Path) -> str:
 
 
 def _run_converter(model_path: Path, out: Path) -> None:
-    command = [sys.executable, "-m", "rememberer.openvino_model", str(model_path), str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "rememberer.embedding.openvino_model",
+        str(model_path),
+        str(out),
+    ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=CONVERT_TIMEOUT_SECONDS

@@ -1,0 +1,1 @@
+"""Embedding: texts into vectors, with sentence-transformers or its OpenVINO conversion."""

@@ -1,0 +1,1 @@
+"""Interop: REMEMBERER's published pools, import/export files and bulk record loads."""
