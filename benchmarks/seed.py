@@ -17,8 +17,8 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from rememberer.learning.rlem import record_key
 from rememberer.memories.catalog import MemoryInfo, hnsw_index_ddl
+from rememberer.storage.keys import record_key
 
 from benchmarks.data import Dataset
 

@@ -15,11 +15,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
-from rememberer.api import keys
+from rememberer.api import keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.limits import BodyLimitMiddleware
-from rememberer.api.routes import router
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.embedding.embedder import SentenceEmbedder
@@ -171,7 +170,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    app.include_router(router)
+    for resource in (memories, search, learning, records, reflections):
+        app.include_router(resource.router)
     app.include_router(keys.router)
     app.include_router(stats_router)
     if settings.admin_key is not None:

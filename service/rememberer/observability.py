@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Iterable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,8 +24,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from rememberer.search.vectors import CacheStats
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"
@@ -34,6 +33,14 @@ UNMATCHED_ROUTE = "unmatched"
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 access_log = logging.getLogger("rememberer.access")
+
+
+@dataclass
+class CacheStats:
+    """Hits and misses of the embedder's cache, counted by the vector store."""
+
+    hits: int = 0
+    misses: int = 0
 
 
 class _EmbeddingCacheCollector(Collector):

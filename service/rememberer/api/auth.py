@@ -16,11 +16,10 @@ from pydantic import SecretStr
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rememberer.api.deps import services_of
+from rememberer.api.deps import SessionDep, services_of
 from rememberer.errors import Forbidden, MemoryNotFound, Unauthorized
 from rememberer.memories.access import Principal, identify
 from rememberer.observability import header
-from rememberer.storage.db import SessionDep
 
 SCHEME = "bearer"
 

@@ -1,12 +1,18 @@
-"""Request-scoped dependencies: the session, the app's services, the addressed memory."""
+"""Request-scoped dependencies: the session, the app's services, the addressed memory.
+
+Who commits: the route owns the transaction. Domain functions run inside the session they are
+given and never commit, except the writers that retry a whole transaction on a serialization
+failure (rememberer.storage.transactions), which own theirs from start to commit."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from rememberer.config import Settings
 from rememberer.errors import Unprocessable
@@ -15,10 +21,18 @@ from rememberer.observability import Metrics
 from rememberer.schemas import MEMORY_NAME_PATTERN
 from rememberer.search.retrieval import SearchParams
 from rememberer.search.vectors import VectorStore
-from rememberer.storage.db import SessionDep
 
 # Every dependency is `async def`: FastAPI runs plain `def` ones in a thread pool, and the
 # hand-offs of the GIL to and from those threads cost more than the functions themselves.
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
 @dataclass(frozen=True)

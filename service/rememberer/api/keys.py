@@ -8,10 +8,9 @@ from fastapi import APIRouter, Depends, Path, Response, status
 
 from rememberer import schemas
 from rememberer.api.auth import require_admin
-from rememberer.api.deps import reject_unknown_query
-from rememberer.api.routes import ERRORS, Cursor, Limit
+from rememberer.api.common import ERRORS, Cursor, Limit
+from rememberer.api.deps import SessionDep, reject_unknown_query
 from rememberer.memories import access
-from rememberer.storage.db import SessionDep
 
 router = APIRouter(
     prefix="/v1",

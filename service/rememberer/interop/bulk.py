@@ -26,12 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.embedding.embedder import Vector
 from rememberer.learning import capacity
-from rememberer.learning.rlem import EMBED_NEW_RECORD, record_key
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.search.retrieval import SearchParams
-from rememberer.search.vectors import VectorStore, sha256
+from rememberer.search.vectors import VectorStore
 from rememberer.storage import state_locks
 from rememberer.storage.db import copy_rows, statements
+from rememberer.storage.keys import EMBED_NEW_RECORD, record_key, sha256
 
 _REPLACE_RECORD = """
       ON CONFLICT (memory_id, key) DO UPDATE SET

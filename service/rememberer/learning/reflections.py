@@ -30,8 +30,9 @@ from rememberer.errors import (
     UnknownReflection,
     Unprocessable,
 )
-from rememberer.memories.catalog import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
-from rememberer.search.vectors import sha256
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.storage.keys import sha256
+from rememberer.storage.pagination import BAD_CURSOR, decode_cursor, encode_cursor
 
 ExportFormat = Literal["jsonl", "pairs"]
 

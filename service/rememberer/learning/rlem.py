@@ -50,9 +50,10 @@ from rememberer.search.retrieval import (
     search_binds,
     uses_index,
 )
-from rememberer.search.vectors import VectorStore, sha256
+from rememberer.search.vectors import VectorStore
 from rememberer.storage import state_locks
 from rememberer.storage.db import Pending, Send, statements
+from rememberer.storage.keys import EMBED_NEW_RECORD, record_key, sha256
 
 logger = logging.getLogger(__name__)
 
@@ -180,16 +181,6 @@ _OWN_RECORD_VALUE = text(
 _RECORD_VALUE = text(f"SELECT {double_q.BEST_VALUES} FROM action_values a WHERE a.record_id = :id")
 
 
-# Follows a `touched` CTE (an upsert into records returning id and created): a new record
-# gets its vector :embedding, a revisited one keeps the one it has.
-EMBED_NEW_RECORD = """
-    embedded AS (
-      INSERT INTO record_embeddings (record_id, memory_id, embedding)
-      SELECT id, :m, :embedding FROM touched WHERE created
-    )
-"""
-
-
 @lru_cache(maxsize=256)
 def _touch_record_sql(memory: MemoryInfo) -> TextClause:
     """Create the state record, or revisit it: visits + 1, rewards averaged, history kept;
@@ -304,11 +295,6 @@ class SentPair:
             visits=row.visits,
             dropped=self.action in self.dropped_actions,
         )
-
-
-def record_key(task: str, observation: str) -> bytes:
-    # Texts never hold NUL (the schemas refuse it), so the pair is unambiguous.
-    return sha256(f"{task}\x00{observation}")
 
 
 # --- the update ----------------------------------------------------------------------------

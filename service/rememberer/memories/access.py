@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.errors import KeyNotFound, Unauthorized, Unprocessable
-from rememberer.memories.catalog import BAD_CURSOR, decode_cursor, encode_cursor
 from rememberer.storage.models import ApiKeyRow
+from rememberer.storage.pagination import BAD_CURSOR, decode_cursor, encode_cursor
 
 KEY_PREFIX = "rmb_"
 # Longer bearer strings are not keys this service issued; refusing them early bounds the work.

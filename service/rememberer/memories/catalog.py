@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, fields
@@ -16,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.errors import MemoryExists, MemoryNotFound, Unprocessable
 from rememberer.storage.models import MemoryRow
+from rememberer.storage.pagination import BAD_CURSOR, decode_cursor, encode_cursor
 
 MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
 
@@ -235,29 +234,3 @@ async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: in
     )
     result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
     return int(result or 0)
-
-
-BAD_CURSOR = "cursor is not one this service issued; pass next_cursor as is"
-
-
-def encode_cursor(value: str | int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": value}).encode()).decode()
-
-
-def decode_cursor(cursor: str) -> str | int:
-    try:
-        value = json.loads(base64.urlsafe_b64decode(cursor.encode()))["after"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Unprocessable(BAD_CURSOR) from exc
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise Unprocessable(BAD_CURSOR)
-    # A tampered cursor must not reach the database as text it cannot store, or a number
-    # outside its bigint keys.
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        raise Unprocessable(BAD_CURSOR)
-    if isinstance(value, str):
-        try:
-            schemas.reject_nul(value)
-        except ValueError as exc:
-            raise Unprocessable(BAD_CURSOR) from exc
-    return value

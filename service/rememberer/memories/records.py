@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
 from rememberer.errors import RecordNotFound, Unprocessable
-from rememberer.memories.catalog import BAD_CURSOR, MemoryInfo, decode_cursor, encode_cursor
+from rememberer.memories.catalog import MemoryInfo
+from rememberer.storage.pagination import BAD_CURSOR, decode_cursor, encode_cursor
 
 RECORD_COLUMNS = (
     "id, task, observation, visits, last_reward, total_reward, action_history, created_at, extra"

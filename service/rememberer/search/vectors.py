@@ -3,9 +3,7 @@ embedding cache, then the embedder (whose results are cached by (embedder, sha25
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -17,12 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer.embedding.embedder import SentenceEmbedder, Vector
 from rememberer.errors import MissingEmbedding, Unprocessable
 from rememberer.memories.catalog import MemoryInfo
+from rememberer.observability import CacheStats
 from rememberer.schemas import CLIENT_EMBEDDER
 from rememberer.storage.db import driver_connection
-
-
-def sha256(value: str) -> bytes:
-    return hashlib.sha256(value.encode("utf-8")).digest()
+from rememberer.storage.keys import sha256
 
 
 def unit(vector: Sequence[float] | Vector | PgVector) -> Vector:
@@ -33,12 +29,6 @@ def unit(vector: Sequence[float] | Vector | PgVector) -> Vector:
     if norm == 0.0 or not np.isfinite(norm):
         raise Unprocessable("a zero or non-finite vector has no direction; send a non-zero vector")
     return array / norm
-
-
-@dataclass
-class CacheStats:
-    hits: int = 0
-    misses: int = 0
 
 
 # Both places a text's vector can be, in one round trip: the memory's own vectors and the

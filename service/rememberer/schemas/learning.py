@@ -1,0 +1,61 @@
+"""The update call: an episode's transitions in, the values they moved out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from rememberer.schemas.common import (
+    MAX_REFLECTION_IDS,
+    MAX_TEXT_CHARS,
+    MAX_TRANSITIONS_PER_CALL,
+    ActionText,
+    EpisodeId,
+    Finite,
+    ReflectionId,
+    StrictModel,
+    Text,
+    reject_nul,
+)
+
+
+class Transition(StrictModel):
+    step: int = Field(ge=0, le=10_000_000)
+    observation: Text
+    action: ActionText
+    reward: Finite
+    next_observation: Text
+    done: bool = False
+    note: Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)] | None = None
+
+
+class UpdateRequest(StrictModel):
+    episode_id: EpisodeId
+    task: Text
+    transitions: list[Transition] = Field(min_length=1, max_length=MAX_TRANSITIONS_PER_CALL)
+    # Reflections the agent put in its prompt for this episode; rated when it ends.
+    reflection_ids: list[ReflectionId] = Field(default_factory=list, max_length=MAX_REFLECTION_IDS)
+
+
+class UpdatedValue(BaseModel):
+    # None when item capacity refused the state (`dropped`): there is no record.
+    record_id: int | None
+    task: str
+    observation: str
+    action: str
+    q: float
+    visits: int
+    # The update did not stick: the state was not admitted, or its action was pruned.
+    dropped: bool = False
+
+
+class EpisodeState(BaseModel):
+    episode_id: str
+    next_step: int
+    done: bool
+
+
+class UpdateResponse(BaseModel):
+    updated: list[UpdatedValue]
+    episode: EpisodeState
