@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from rememberer.memories.catalog import MemoryInfo
-from rememberer.search.retrieval import query_vector
+from rememberer.search.query import query_vector
 
 from benchmarks.data import Dataset, Matrix
 from benchmarks.seed import Connection

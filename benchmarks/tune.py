@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo, hnsw_index_ddl
-from rememberer.search.retrieval import TIE_MARGIN, query_vector
+from rememberer.search.query import query_vector
+from rememberer.search.retrieval import TIE_MARGIN
 
 from benchmarks.data import hits_at_k, kth_best_scores
 from benchmarks.memory_bench import LAMBDAS, SCORE_TOLERANCE, K, SizeResult

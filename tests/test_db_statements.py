@@ -12,10 +12,12 @@ import psycopg
 import pytest
 from rememberer import schemas
 from rememberer.config import Settings
-from rememberer.learning import rlem
+from rememberer.learning import sql as learning_sql
+from rememberer.learning.targets import written_states
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.storage import state_locks
 from rememberer.storage.db import create_engine, create_sessionmaker, statements
+from rememberer.storage.keys import record_key
 from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,7 +77,7 @@ async def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_session_recovers(
 async def test_state_locks_are_held_by_the_transaction_until_it_ends(
     session: AsyncSession, database_url: str
 ) -> None:
-    keys = [rlem.record_key("task", o) for o in ("a", "b", "c", "b")]
+    keys = [record_key("task", o) for o in ("a", "b", "c", "b")]
     async with statements(session, pipelined=True) as send:
         await state_locks.lock_states(send, 7, keys)
         bumped = await send(_BUMP, {"name": "after the locks"})
@@ -111,9 +113,9 @@ def test_written_states_are_the_due_pairs_of_the_new_steps() -> None:
     stored = [transition(0), transition(1)]
     # Step 1 is replayed; with n = 2, step 2 updates pair 1, and step 3 ends the episode.
     new = [transition(1), transition(2), transition(3, done=True)]
-    written = rlem.written_states("task", stored, new, n_step=2)
-    assert written == {rlem.record_key("task", f"o{t}") for t in (1, 2, 3)}
-    assert rlem.written_states("task", stored, [transition(1)], n_step=2) == set()
+    written = written_states("task", stored, new, n_step=2)
+    assert written == {record_key("task", f"o{t}") for t in (1, 2, 3)}
+    assert written_states("task", stored, [transition(1)], n_step=2) == set()
 
 
 def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(
@@ -130,14 +132,14 @@ def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(
             "CREATE OR REPLACE FUNCTION test_collide() RETURNS void LANGUAGE plpgsql AS "
             "$$ BEGIN RAISE EXCEPTION 'collided' USING ERRCODE = '40001'; END $$"
         )
-    real = rlem._touch_record_sql
+    real = learning_sql.touch_record_sql
     failures = iter([text("SELECT test_collide()")])
 
     def failing_once(memory: MemoryInfo) -> TextClause:
         failure = next(failures, None)
         return real(memory) if failure is None else failure
 
-    monkeypatch.setattr(rlem, "_touch_record_sql", failing_once)
+    monkeypatch.setattr(learning_sql, "touch_record_sql", failing_once)
     assert api.post("/v1/memories", json={"name": memory_name}).status_code == 201
     step = {
         "step": 0,
@@ -148,7 +150,7 @@ def test_a_serialization_failure_in_the_pipeline_retries_the_whole_update(
         "done": True,
     }
     body = {"episode_id": "e", "task": "task", "transitions": [step]}
-    with caplog.at_level(logging.INFO, logger="rememberer.learning.rlem"):
+    with caplog.at_level(logging.INFO, logger="rememberer.storage.transactions"):
         response = api.post(f"/v1/memories/{memory_name}/update", json=body)
     assert response.status_code == 200, response.text
     assert [(u["q"], u["visits"]) for u in response.json()["updated"]] == [(1.0, 1)]

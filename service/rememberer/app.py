@@ -1,4 +1,5 @@
-"""The FastAPI application: lifespan (engine, embedder), error mapping, health routes."""
+"""The FastAPI application: lifespan (engine, embedder), routers, middleware, health routes;
+errors are mapped to answers in rememberer.api.errors."""
 
 from __future__ import annotations
 
@@ -7,26 +8,20 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rememberer import __version__
 from rememberer.api import keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
+from rememberer.api.errors import install_error_handlers
 from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.embedding.embedder import SentenceEmbedder
-from rememberer.errors import Conflict, MemoryNotFound, RemembererError, Unavailable
 from rememberer.memories.catalog import MemoryCache
 from rememberer.observability import (
-    REQUEST_ID,
-    REQUEST_ID_HEADER,
     Metrics,
     RequestMiddleware,
     configure_logging,
@@ -38,83 +33,6 @@ from rememberer.storage.db import create_engine, create_sessionmaker
 from rememberer.storage.migrate import current_revision, head_revision
 
 logger = logging.getLogger(__name__)
-
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "payload_too_large",
-    415: "unsupported_media_type",
-    429: "rate_limited",
-}
-
-
-def error_response(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
-
-
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is invalid"
-
-
-FOREIGN_KEY_VIOLATION = "23503"
-
-
-def _deleted_meanwhile(request: Request, exc: DBAPIError) -> RemembererError:
-    """A write that referred to a row deleted by a concurrent request: its memory (every
-    table's memory_id references memories), else the row it names."""
-    constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or ""
-    memory = request.path_params.get("memory")
-    if constraint.endswith("memory_id_fkey") and isinstance(memory, str):
-        return MemoryNotFound(memory)
-    return Conflict(f"a row this request refers to was deleted meanwhile ({constraint}); retry")
-
-
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RemembererError)
-    async def _domain(_: Request, exc: RemembererError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", _describe_validation(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
-
-    @app.exception_handler(DBAPIError)
-    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
-        sqlstate = getattr(exc.orig, "sqlstate", None) or ""
-        if sqlstate.startswith("22"):  # data exception: a value the database cannot take
-            return error_response(422, "invalid_request", f"invalid value: {exc.orig}")
-        if sqlstate == FOREIGN_KEY_VIOLATION:
-            return await _domain(request, _deleted_meanwhile(request, exc))
-        logger.exception("database error")
-        return await _domain(request, Unavailable("the database is unavailable; retry later"))
-
-    @app.exception_handler(PoolTimeout)
-    async def _pool_exhausted(request: Request, exc: PoolTimeout) -> JSONResponse:
-        logger.warning("no database connection became free: %s", exc)
-        busy = Unavailable("the service is busy (no database connection became free); retry")
-        return await _domain(request, busy)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unhandled error", exc_info=exc)
-        response = error_response(500, "internal_error", "internal error; it has been logged")
-        # Answered outside the request middleware, which cannot add the id to this one.
-        request_id = REQUEST_ID.get()
-        if request_id:
-            response.headers[REQUEST_ID_HEADER] = request_id
-        return response
 
 
 def create_worker_app() -> FastAPI:
@@ -195,8 +113,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             async with request.app.state.engine.connect() as connection:
                 revision = await connection.run_sync(current_revision)
                 await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # any failure means "not ready", with the reason
-            return JSONResponse(status_code=503, content={"status": f"database unreachable: {exc}"})
+        except Exception:  # any failure means "not ready"; the reason goes to the log only
+            logger.warning("readiness check failed: database unreachable", exc_info=True)
+            return JSONResponse(status_code=503, content={"status": "database unreachable"})
         if revision != head_revision():
             return JSONResponse(
                 status_code=503,

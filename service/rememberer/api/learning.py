@@ -5,7 +5,7 @@ from __future__ import annotations
 from rememberer import schemas
 from rememberer.api.common import ERRORS, v1_router
 from rememberer.api.deps import MemoryDep, ServicesDep, SessionDep
-from rememberer.learning import rlem
+from rememberer.learning.updater import Updater
 
 router = v1_router()
 
@@ -14,7 +14,6 @@ router = v1_router()
 async def update(
     body: schemas.UpdateRequest, memory: MemoryDep, session: SessionDep, services: ServicesDep
 ) -> schemas.UpdateResponse:
-    updater = rlem.Updater(session, memory, services.vectors, services.search)
-    response = await updater.run(body)
-    services.metrics.count_updates(updater.applied_transitions, updater.applied_values)
-    return response
+    result = await Updater(session, memory, services.vectors, services.search).run(body)
+    services.metrics.count_updates(result.applied_transitions, result.applied_values)
+    return result.response

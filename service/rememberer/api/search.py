@@ -10,6 +10,7 @@ from rememberer.api.common import ERRORS, v1_router
 from rememberer.api.deps import MemoryDep, ServicesDep, SessionDep
 from rememberer.learning import reflections
 from rememberer.search import retrieval
+from rememberer.search.query import SearchQuery
 
 router = v1_router()
 
@@ -34,16 +35,17 @@ async def retrieve(
     vectors = await services.vectors.resolve(session, memory, [body.task, body.observation])
     lambda_ = memory.lambda_ if body.lambda_ is None else body.lambda_
     started = time.perf_counter()
-    exemplars = await retrieval.retrieve(
-        session,
-        memory,
+    query = SearchQuery(
         vectors[body.task],
         vectors[body.observation],
         k=body.k,
         lambda_=lambda_,
-        params=services.search,
         observation_text=body.observation,
+        min_score=body.min_score,
+        task_filter=body.task_filter,
+        task=body.task,
     )
+    exemplars = await retrieval.retrieve(session, memory, query, services.search)
     services.metrics.retrieval_latency.observe(time.perf_counter() - started)
     answer = schemas.RetrieveResponse(exemplars=exemplars)
     if body.reflections:

@@ -32,6 +32,7 @@ from rememberer.search.vectors import VectorStore
 from rememberer.storage import state_locks
 from rememberer.storage.db import copy_rows, statements
 from rememberer.storage.keys import EMBED_NEW_RECORD, record_key, sha256
+from rememberer.storage.transactions import in_transaction
 
 _REPLACE_RECORD = """
       ON CONFLICT (memory_id, key) DO UPDATE SET
@@ -141,17 +142,21 @@ async def upsert_records(
     resolved = await vectors.resolve(session, memory, texts)
     # Embeddings computed on the way are worth keeping whatever the import's fate.
     await session.commit()
-    # The states are locked in the order updates lock theirs, so that neither an update nor
-    # another import that shares some of them deadlocks with this one. The items are then
-    # written in the order sent: item capacity admits states in that order.
-    async with statements(session, pipelined=False) as send:
-        keys = (record_key(item.task, item.observation) for item in body.items)
-        await state_locks.lock_states(send, memory.id, keys)
-    if capacity.writes_one_by_one(memory):
-        results = [await _upsert(session, memory, search, item, resolved) for item in body.items]
-    else:
-        results = await _load(session, memory, body.items, resolved)
-    await session.commit()
+
+    async def write() -> list[schemas.UpsertedRecord]:
+        # The states are locked in the order updates lock theirs, so that neither an update
+        # nor another import that shares some of them deadlocks with this one. The items are
+        # then written in the order sent: item capacity admits states in that order.
+        async with statements(session, pipelined=False) as send:
+            keys = (record_key(item.task, item.observation) for item in body.items)
+            await state_locks.lock_states(send, memory.id, keys)
+        if capacity.writes_one_by_one(memory):
+            return [await _upsert(session, memory, search, item, resolved) for item in body.items]
+        return await _load(session, memory, body.items, resolved)
+
+    # Item capacity's evictions re-link records no state lock covers: a deadlock stays
+    # possible there, and the whole batch is then written again.
+    results = await in_transaction(session, write, "bulk upsert")
     statuses = [r.status for r in results]
     return schemas.RecordsUpserted(
         items=results,

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer.embedding.embedder import Vector
 from rememberer.memories.catalog import MemoryInfo, count_records_up_to
+from rememberer.search.query import SearchQuery
 from rememberer.search.retrieval import Ranked, SearchParams, rank
 
 # A new record may become the nearest record of others; those among its nearest this many
@@ -167,16 +168,8 @@ async def _nearest(
     observation_text: str,
     k: int,
 ) -> list[Ranked]:
-    return await rank(
-        session,
-        memory,
-        task,
-        observation,
-        k=k,
-        lambda_=memory.lambda_,
-        params=search,
-        observation_text=observation_text,
-    )
+    query = SearchQuery(task, observation, k, memory.lambda_, observation_text)
+    return await rank(session, memory, query, search)
 
 
 async def _evict(

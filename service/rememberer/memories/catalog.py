@@ -58,6 +58,8 @@ class MemoryInfo:
     dimension: int
     double_q: bool = False
     observation_similarity: str = "embedding"
+    # The least score a nearest record needs to serve as a bootstrap (None: any).
+    bootstrap_min_score: float | None = None
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:

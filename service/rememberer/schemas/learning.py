@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, model_validator
 
 from rememberer.schemas.common import (
     MAX_REFLECTION_IDS,
@@ -28,6 +28,21 @@ class Transition(StrictModel):
     next_observation: Text
     done: bool = False
     note: Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)] | None = None
+    truncated: bool = Field(
+        False,
+        description=(
+            "The episode was cut short (a step limit, a time-out), not ended by the "
+            "environment: like `done` it closes the episode, but its pending pairs bootstrap "
+            "from this transition's `next_observation` instead of counting the episode as "
+            "over. `done` and `truncated` together are a 422."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_ending(self) -> Transition:
+        if self.done and self.truncated:
+            raise ValueError("a transition is done or truncated, not both")
+        return self
 
 
 class UpdateRequest(StrictModel):

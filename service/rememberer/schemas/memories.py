@@ -30,6 +30,17 @@ class MemorySettings(StrictModel):
     dimension: int = Field(384, ge=1, le=MAX_DIMENSION)
     double_q: bool = False
     observation_similarity: ObservationSimilarity = "embedding"
+    bootstrap_min_score: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "The least retrieval score the nearest record must reach to serve as the "
+            "bootstrap of a state o_{t+n} that has no record of its own; below it the target "
+            "has no bootstrap term (max Q taken as 0). A state's own record always serves. "
+            "null: the paper's rule (the nearest record, whatever its score)."
+        ),
+    )
 
 
 class MemoryCreate(MemorySettings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, JsonValue
 
@@ -53,6 +53,22 @@ class RetrieveRequest(StrictModel):
     lambda_: float | None = Field(None, ge=0.0, le=1.0, alias="lambda")
     # The task's newest reflections to return beside the exemplars (0: none, key left out).
     reflections: int = Field(0, ge=0, le=MAX_K)
+    min_score: float | None = Field(
+        None,
+        ge=-1.0,
+        le=1.0,
+        description=(
+            "Leave out exemplars whose score (λ·sim(task) + (1−λ)·sim(observation)) is below "
+            "this; fewer than k exemplars may come back. null: no minimum."
+        ),
+    )
+    task_filter: Literal["same", "other"] | None = Field(
+        None,
+        description=(
+            '"same": only records of exactly this task; "other": only records of other '
+            "tasks (to keep a game's own exemplars out, or other games' out). null: all."
+        ),
+    )
 
 
 class RetrieveResponse(BaseModel):

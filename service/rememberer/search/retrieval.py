@@ -16,16 +16,15 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rememberer import schemas
-from rememberer.embedding.embedder import Vector
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.memories.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
 from rememberer.search.indexing import INDEX_STATE, IndexBuilder
 from rememberer.search.lcs import ElementSimilarity
+from rememberer.search.query import NO_FILTERS, Filters, SearchQuery, TaskScope, search_binds
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
@@ -65,23 +64,6 @@ class Ranked:
 
 def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
-
-
-def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
-    return np.concatenate([lambda_ * task, (1.0 - lambda_) * observation]).astype(np.float32)
-
-
-def search_binds(
-    task: Vector, observation: Vector, lambda_: float, k: int, candidates: int
-) -> dict[str, object]:
-    """The binds of `ranking_sql` (and of `candidates_sql`, which ignores k)."""
-    return {
-        "q": query_vector(task, observation, lambda_),
-        "t": task,
-        "o": observation,
-        "k": k,
-        "n": candidates,
-    }
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
@@ -154,8 +136,23 @@ async def _size_and_index(session: AsyncSession, memory: MemoryInfo, cap: int) -
     return int(row[0]), bool(row[1])
 
 
+# Records of the query's task (:task_text), or of other tasks; in the scan itself, so that the
+# index's iterative scan goes on past the candidates the filter leaves out.
+_TASK_FILTERS = {
+    None: "",
+    "same": "AND EXISTS (SELECT 1 FROM records f WHERE f.id = record_id AND f.task = :task_text)",
+    "other": "AND NOT EXISTS "
+    "(SELECT 1 FROM records f WHERE f.id = record_id AND f.task = :task_text)",
+}
+
+
 @lru_cache(maxsize=1024)
-def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = False) -> str:
+def candidates_sql(
+    memory: MemoryInfo,
+    index: bool,
+    with_observation: bool = False,
+    task_filter: TaskScope | None = None,
+) -> str:
     """The :n nearest records by the query :q (task :t, observation :o), each with its
     scores and total action visits, in no particular order."""
     # The exact scan's expression differs from the index's, so no index can serve it.
@@ -172,7 +169,8 @@ def candidates_sql(memory: MemoryInfo, index: bool, with_observation: bool = Fal
                  AS total_visits
         FROM (
           SELECT record_id AS id, embedding FROM record_embeddings
-          WHERE memory_id = {int(memory.id)} ORDER BY {order_by} LIMIT :n
+          WHERE memory_id = {int(memory.id)} {_TASK_FILTERS[task_filter]}
+          ORDER BY {order_by} LIMIT :n
         ) c
     """
 
@@ -182,11 +180,14 @@ _BEST_FIRST = f"round(score::numeric, {SCORE_DECIMALS}) DESC, total_visits DESC,
 
 
 @lru_cache(maxsize=1024)
-def ranking_sql(memory: MemoryInfo, index: bool) -> str:
-    """The :k best of the candidates, best first (`place` 1, 2, …)."""
+def ranking_sql(memory: MemoryInfo, index: bool, filters: Filters = NO_FILTERS) -> str:
+    """The :k best of the candidates, best first (`place` 1, 2, …); with a minimum score,
+    only those scoring at least :min_score."""
+    at_least = "WHERE s.score >= :min_score" if filters.min_score else ""
     return f"""
         SELECT s.*, row_number() OVER (ORDER BY {_BEST_FIRST}) AS place
-        FROM ({candidates_sql(memory, index)}) s
+        FROM ({candidates_sql(memory, index, task_filter=filters.task)}) s
+        {at_least}
         ORDER BY place LIMIT :k
     """
 
@@ -196,30 +197,29 @@ def _ranked(row: Any) -> Ranked:
 
 
 async def rank(
-    session: AsyncSession,
-    memory: MemoryInfo,
-    task: Vector,
-    observation: Vector,
-    k: int,
-    lambda_: float,
-    params: SearchParams,
-    observation_text: str | None = None,
+    session: AsyncSession, memory: MemoryInfo, query: SearchQuery, params: SearchParams
 ) -> list[Ranked]:
-    """The k best records; `observation_text` is needed by "lcs" memories."""
-    by_elements = memory.observation_similarity == LCS
-    if by_elements and observation_text is None:
+    """The k best records of the query."""
+    if memory.observation_similarity == LCS:
+        return await _rank_by_elements(session, memory, query, params)
+    index = await uses_index(session, memory, params, query.k + TIE_MARGIN)
+    binds = search_binds(query, query.k + TIE_MARGIN)
+    rows = await session.execute(text(ranking_sql(memory, index, query.shape)), binds)
+    return [_ranked(row) for row in rows]
+
+
+async def _rank_by_elements(
+    session: AsyncSession, memory: MemoryInfo, query: SearchQuery, params: SearchParams
+) -> list[Ranked]:
+    """An "lcs" memory's ranking: the index proposes candidates, the LCS measure of the
+    observations' element sequences re-ranks them in Python."""
+    observation_text = query.observation_text
+    if observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
-    if not by_elements:
-        index = await uses_index(session, memory, params, k + TIE_MARGIN)
-        binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
-        return [
-            _ranked(row) for row in await session.execute(text(ranking_sql(memory, index)), binds)
-        ]
-    candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
+    candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
     index = await uses_index(session, memory, params, candidates)
-    binds = search_binds(task, observation, lambda_, k, candidates)
-    rows = (await session.execute(text(candidates_sql(memory, index, True)), binds)).all()
-    assert observation_text is not None
+    sql = candidates_sql(memory, index, True, query.task_filter)
+    rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
     # serving other requests meanwhile.
     ranked = await asyncio.to_thread(
@@ -227,10 +227,12 @@ async def rank(
         [_ranked(row) for row in rows],
         {row.id: row.observation for row in rows},
         observation_text,
-        lambda_,
+        query.lambda_,
     )
+    if query.min_score is not None:
+        ranked = [r for r in ranked if r.score >= query.min_score]
     ranked.sort(key=lambda r: (-round(r.score, SCORE_DECIMALS), -r.total_visits, r.record_id))
-    return ranked[:k]
+    return ranked[: query.k]
 
 
 def rescored_by_elements(
@@ -262,11 +264,11 @@ _EXEMPLAR_ROWS = text(
 
 
 @lru_cache(maxsize=1024)
-def _exemplars_sql(memory: MemoryInfo, index: bool) -> TextClause:
+def _exemplars_sql(memory: MemoryInfo, index: bool, filters: Filters) -> TextClause:
     """The ranking, with each record and its action values: the whole answer of `retrieve`."""
     record = ", ".join(f"r.{column}" for column in RECORD_COLUMNS.split(", ") if column != "id")
     return text(f"""
-        WITH ranked AS ({ranking_sql(memory, index)})
+        WITH ranked AS ({ranking_sql(memory, index, filters)})
         SELECT ranked.id, ranked.score, ranked.task_score, ranked.observation_score,
                ranked.total_visits, {record}, {_ACTIONS_JSON}
         FROM ranked JOIN records r ON r.id = ranked.id
@@ -275,25 +277,15 @@ def _exemplars_sql(memory: MemoryInfo, index: bool) -> TextClause:
 
 
 async def retrieve(
-    session: AsyncSession,
-    memory: MemoryInfo,
-    task: Vector,
-    observation: Vector,
-    k: int,
-    lambda_: float,
-    params: SearchParams,
-    observation_text: str,
+    session: AsyncSession, memory: MemoryInfo, query: SearchQuery, params: SearchParams
 ) -> list[schemas.Exemplar]:
     """The k best records as exemplars: one round trip after `uses_index`, except for "lcs"
     memories, whose ranking is finished in Python before the records are read."""
     if memory.observation_similarity == LCS:
-        ranked = await rank(
-            session, memory, task, observation, k, lambda_, params, observation_text
-        )
-        return await exemplars(session, ranked)
-    index = await uses_index(session, memory, params, k + TIE_MARGIN)
-    binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
-    rows = await session.execute(_exemplars_sql(memory, index), binds)
+        return await exemplars(session, await rank(session, memory, query, params))
+    index = await uses_index(session, memory, params, query.k + TIE_MARGIN)
+    binds = search_binds(query, query.k + TIE_MARGIN)
+    rows = await session.execute(_exemplars_sql(memory, index, query.shape), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 
 

@@ -84,10 +84,11 @@ class VectorStore:
         session: AsyncSession,
         memory: MemoryInfo,
         texts: Iterable[str],
-        commit_encoded: bool = False,
     ) -> dict[str, Vector]:
-        """Unit vectors of the texts. `commit_encoded`: commit the session if new embeddings
-        were computed, so that they are kept whatever becomes of the caller's transaction."""
+        """Unit vectors of the texts. Embeddings computed here are added to the shared cache
+        inside the caller's transaction: the caller commits them by the one rule
+        (rememberer.api.deps); a writer that must keep them whatever becomes of its own
+        transaction commits right after this call."""
         wanted = {content: sha256(content) for content in texts}
         found, cached = await self._select_known(session, memory, wanted)
         missing = {c: k for c, k in wanted.items() if c not in found}
@@ -109,8 +110,6 @@ class VectorStore:
                     {"embedder": memory.embedder, "key": missing[content], "embedding": vector}
                 )
             await session.execute(_INSERT_CACHED, in_key_order(rows))
-            if commit_encoded:
-                await session.commit()
         return found
 
     @staticmethod

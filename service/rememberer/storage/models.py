@@ -13,6 +13,7 @@ from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -62,6 +63,7 @@ class MemoryRow(Base):
     observation_similarity: Mapped[str] = mapped_column(
         Text, nullable=False, server_default="embedding"
     )
+    bootstrap_min_score: Mapped[float | None] = mapped_column(Float)
 
 
 class RecordRow(Base):
@@ -143,8 +145,16 @@ class EpisodeRow(Base):
     episode_return: Mapped[float] = mapped_column("return", Float, nullable=False)
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = _now()
+    # open, done, truncated or abandoned; `done` is true for every status but open.
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="open")
 
-    __table_args__ = (Index("episodes_open", "memory_id", postgresql_where="NOT done"),)
+    __table_args__ = (
+        Index("episodes_open", "memory_id", postgresql_where="NOT done"),
+        Index("episodes_newest", "memory_id", text("created_at DESC"), text("episode_id DESC")),
+        CheckConstraint(
+            "status IN ('open', 'done', 'truncated', 'abandoned')", name="episodes_status"
+        ),
+    )
 
 
 class EpisodeStepRow(Base):
@@ -162,6 +172,7 @@ class EpisodeStepRow(Base):
     next_observation: Mapped[str] = mapped_column(Text, nullable=False)
     done: Mapped[bool] = mapped_column(Boolean, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
+    truncated: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=false())
     updated: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, nullable=False)
 
     __table_args__ = (

@@ -33,7 +33,7 @@ def lock_key(memory_id: int, record_key: bytes) -> int:
 
 
 async def lock_states(send: Send, memory_id: int, record_keys: Iterable[bytes]) -> None:
-    """Sends the statement that locks the states (`rememberer.rlem.record_key`), in the one
+    """Sends the statement that locks the states (`rememberer.storage.keys.record_key`), in the one
     order; in a pipeline it holds back the statements sent after it until it has the locks."""
     keys = sorted({lock_key(memory_id, key) for key in record_keys})
     # A call that writes one state holds no other while it waits for that one (its episode's
