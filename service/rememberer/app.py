@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 
 from rememberer import __version__
-from rememberer.api import keys, learning, memories, records, reflections, search
+from rememberer.api import episodes, keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.errors import install_error_handlers
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for resource in (memories, search, learning, records, reflections):
+    for resource in (memories, search, learning, episodes, records, reflections):
         app.include_router(resource.router)
     app.include_router(keys.router)
     app.include_router(stats_router)

@@ -26,6 +26,12 @@ from rememberer.schemas.common import (
     UpdateMode,
     reject_nul,
 )
+from rememberer.schemas.episodes import (
+    EpisodeDetail,
+    EpisodeStatus,
+    EpisodeSummary,
+    EpisodeTransition,
+)
 from rememberer.schemas.keys import (
     MAX_KEY_MEMORIES,
     ApiKey,
@@ -102,8 +108,12 @@ __all__ = [
     "Count",
     "EmbeddingsPut",
     "EmbeddingsStored",
+    "EpisodeDetail",
     "EpisodeId",
     "EpisodeState",
+    "EpisodeStatus",
+    "EpisodeSummary",
+    "EpisodeTransition",
     "ErrorBody",
     "ErrorDetail",
     "Exemplar",
