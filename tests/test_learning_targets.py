@@ -28,14 +28,17 @@ from rememberer.learning.targets import (
 from rememberer.storage.keys import record_key
 
 
-def transition(step: int, reward: float = 0.0, **ending: bool) -> schemas.Transition:
+def transition(
+    step: int, reward: float = 0.0, done: bool = False, truncated: bool = False
+) -> schemas.Transition:
     return schemas.Transition(
         step=step,
         observation=f"o{step}",
         action="a",
         reward=reward,
         next_observation=f"o{step + 1}",
-        **ending,
+        done=done,
+        truncated=truncated,
     )
 
 
