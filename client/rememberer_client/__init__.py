@@ -11,9 +11,10 @@
 import contextlib as _contextlib
 
 from ._async_client import AsyncMemoryClient, AsyncMemoryHandle
+from ._async_episode import AsyncEpisode
 from ._base import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._client import MemoryClient, MemoryHandle
-from ._episode import AsyncEpisode, Episode
+from ._episode import Episode
 from ._exceptions import (
     APIConnectionError,
     APIError,

@@ -1,3 +1,5 @@
+# Generated from _async_client.py by client/scripts/unasync.py: do not edit.
+# Change the asyncio source, then run `python client/scripts/unasync.py`.
 """The synchronous client and its memory-bound handle."""
 
 from __future__ import annotations
@@ -469,11 +471,12 @@ class MemoryClient(BaseClient[httpx.Client]):
         """Training rows, streamed: ``"jsonl"`` gives one ``{task, prompt, reflection,
         return_before, return_after, rating, ...}`` per rated use, ``"pairs"`` gives
         ``{prompt, chosen, rejected, ...}``. The request is sent on the first ``next()``."""
-        yield from self._stream_rows(
+        rows = self._stream_rows(
             self._export_reflections_spec(memory, format, task),
             timeout=timeout,
             max_retries=max_retries,
         )
+        yield from rows
 
     def upsert_records(
         self,
