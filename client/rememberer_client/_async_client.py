@@ -23,6 +23,7 @@ from ._base import (
     RequestSpec,
     RetryIn,
 )
+from ._exceptions import ConflictError
 from ._models import (
     ApiKey,
     CreatedKey,
@@ -39,6 +40,7 @@ from ._models import (
     UpsertResult,
 )
 from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._validation import check_argument
 
 __all__ = ["AsyncMemoryClient", "AsyncMemoryHandle"]
 
@@ -201,16 +203,30 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         self,
         name: str,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
         """Create memory ``name``; only the settings given are sent (the server defaults
         the rest). Raises :class:`ConflictError` (``memory_exists``) if the name is taken,
-        which after a retried attempt may mean that the first attempt succeeded."""
-        return await self._request(
-            self._create_memory_spec(name, settings), timeout=timeout, max_retries=max_retries
-        )
+        which after a retried attempt may mean that the first attempt succeeded.
+
+        With ``exist_ok=True`` a taken name is no error if that memory has every setting
+        given here: it is returned. If some differ, the :class:`ConflictError` names them.
+        """
+        check_argument("create_memory", "exist_ok", exist_ok, bool)
+        spec = self._create_memory_spec(name, settings)
+        try:
+            return await self._request(spec, timeout=timeout, max_retries=max_retries)
+        except ConflictError as conflict:
+            if not exist_ok or conflict.code != "memory_exists":
+                raise
+            existing = await self.get_memory(name, timeout=timeout, max_retries=max_retries)
+            mismatch = self._settings_conflict(existing, settings, conflict)
+            if mismatch is not None:
+                raise mismatch from conflict
+            return existing
 
     async def get_memory(
         self,
@@ -589,13 +605,15 @@ class AsyncMemoryHandle:
     async def create(
         self,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
-        """Create this memory (see :meth:`MemoryClient.create_memory`)."""
+        """Create this memory, or with ``exist_ok=True`` return it if it exists with
+        these settings (see :meth:`AsyncMemoryClient.create_memory`)."""
         return await self._client.create_memory(
-            self._name, timeout=timeout, max_retries=max_retries, **settings
+            self._name, exist_ok=exist_ok, timeout=timeout, max_retries=max_retries, **settings
         )
 
     async def get(

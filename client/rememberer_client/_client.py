@@ -19,6 +19,7 @@ from ._base import (
     RetryIn,
 )
 from ._episode import Episode
+from ._exceptions import ConflictError
 from ._models import (
     ApiKey,
     CreatedKey,
@@ -35,6 +36,7 @@ from ._models import (
     UpsertResult,
 )
 from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._validation import check_argument
 
 __all__ = ["MemoryClient", "MemoryHandle"]
 
@@ -197,16 +199,30 @@ class MemoryClient(BaseClient[httpx.Client]):
         self,
         name: str,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
         """Create memory ``name``; only the settings given are sent (the server defaults
         the rest). Raises :class:`ConflictError` (``memory_exists``) if the name is taken,
-        which after a retried attempt may mean that the first attempt succeeded."""
-        return self._request(
-            self._create_memory_spec(name, settings), timeout=timeout, max_retries=max_retries
-        )
+        which after a retried attempt may mean that the first attempt succeeded.
+
+        With ``exist_ok=True`` a taken name is no error if that memory has every setting
+        given here: it is returned. If some differ, the :class:`ConflictError` names them.
+        """
+        check_argument("create_memory", "exist_ok", exist_ok, bool)
+        spec = self._create_memory_spec(name, settings)
+        try:
+            return self._request(spec, timeout=timeout, max_retries=max_retries)
+        except ConflictError as conflict:
+            if not exist_ok or conflict.code != "memory_exists":
+                raise
+            existing = self.get_memory(name, timeout=timeout, max_retries=max_retries)
+            mismatch = self._settings_conflict(existing, settings, conflict)
+            if mismatch is not None:
+                raise mismatch from conflict
+            return existing
 
     def get_memory(
         self,
@@ -576,13 +592,15 @@ class MemoryHandle:
     def create(
         self,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
-        """Create this memory (see :meth:`MemoryClient.create_memory`)."""
+        """Create this memory, or with ``exist_ok=True`` return it if it exists with
+        these settings (see :meth:`MemoryClient.create_memory`)."""
         return self._client.create_memory(
-            self._name, timeout=timeout, max_retries=max_retries, **settings
+            self._name, exist_ok=exist_ok, timeout=timeout, max_retries=max_retries, **settings
         )
 
     def get(

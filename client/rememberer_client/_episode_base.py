@@ -6,8 +6,9 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from ._exceptions import EpisodeFinishedError
+from ._exceptions import EpisodeFinishedError, InvalidArgumentError
 from ._models import Transition, UpdateResult
+from ._validation import check_argument, validate_model
 
 __all__ = ["EpisodeBase"]
 
@@ -24,8 +25,11 @@ class EpisodeBase:
         episode_id: str | None,
         reflection_ids: Sequence[int] = (),
     ) -> None:
+        check_argument("episode", "task", task, str)
+        check_argument("episode", "episode_id", episode_id, str | None)
+        check_argument("episode", "reflection_ids", reflection_ids, Sequence[int])
         if episode_id is not None and not episode_id:
-            raise ValueError("episode_id must not be empty")
+            raise InvalidArgumentError("episode(): episode_id must not be empty")
         self._memory_name = memory_name
         self._task = task
         self._reflection_ids = tuple(reflection_ids)
@@ -79,15 +83,16 @@ class EpisodeBase:
                 f"episode {self._episode_id!r} is done after {self._next_step} steps; "
                 "start a new episode for another attempt"
             )
-        return Transition(
-            step=self._next_step,
-            observation=observation,
-            action=action,
-            reward=reward,
-            next_observation=next_observation,
-            done=done,
-            note=note,
-        )
+        fields = {
+            "step": self._next_step,
+            "observation": observation,
+            "action": action,
+            "reward": reward,
+            "next_observation": next_observation,
+            "done": done,
+            "note": note,
+        }
+        return validate_model("step", "", Transition, fields)
 
     def _advance(self, transition: Transition, result: UpdateResult) -> None:
         # Only a confirmed update consumes the step number: after a failure the same

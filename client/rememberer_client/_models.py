@@ -1,9 +1,10 @@
 """Typed wire models of the v1 contract.
 
 Answer models ignore unknown fields so that the server can add fields without
-breaking deployed clients. :class:`Transition` is the one request model and forbids
-unknown fields instead: a misspelt key (``"Done"``) would otherwise be dropped
-silently and change what the memory learns.
+breaking deployed clients. The request models (:class:`Transition`,
+:class:`RecordItem`) forbid unknown fields instead, since a misspelt key (``"Done"``)
+would otherwise be dropped silently and change what the memory learns, and they are
+strict about types, as every SDK argument is: ``"1.0"`` is not a float.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ class Exemplar(Record):
 class Transition(BaseModel):
     """Step ``step`` of an episode: saw ``observation``, took ``action``, got ``reward``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     step: int = Field(ge=0)
     observation: str
@@ -224,7 +225,7 @@ class RecordItem(BaseModel):
     """A record to create or replace with ``upsert_records``: a :class:`Record` without
     ``record_id``, its values stored as given."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     task: str
     observation: str
