@@ -39,7 +39,10 @@ from ._models import (
     ActionValue,
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
     EpisodeState,
+    EpisodeSummary,
+    EpisodeTransition,
     Exemplar,
     Memory,
     Page,
@@ -55,6 +58,7 @@ from ._models import (
     UpsertedRecord,
     UpsertResult,
 )
+from ._retries import RetryEvent, RetryStats
 from ._types import (
     NOT_GIVEN,
     ActionHistoryMode,
@@ -62,6 +66,7 @@ from ._types import (
     MemorySettings,
     NotGiven,
     ObservationSimilarity,
+    TaskFilter,
     UpdateMode,
 )
 from ._version import __version__
@@ -87,8 +92,11 @@ __all__ = [
     "ConflictError",
     "CreatedKey",
     "Episode",
+    "EpisodeDetail",
     "EpisodeFinishedError",
     "EpisodeState",
+    "EpisodeSummary",
+    "EpisodeTransition",
     "Exemplar",
     "ExportFormat",
     "InternalServerError",
@@ -111,6 +119,9 @@ __all__ = [
     "RemembererError",
     "RequestTooLargeError",
     "Retrieval",
+    "RetryEvent",
+    "RetryStats",
+    "TaskFilter",
     "Transition",
     "UnprocessableEntityError",
     "UpdateMode",

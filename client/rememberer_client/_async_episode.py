@@ -14,7 +14,8 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from ._episode_base import EpisodeBase
-from ._models import Transition, UpdateResult
+from ._exceptions import NotFoundError
+from ._models import EpisodeSummary, Transition, UpdateResult
 from ._types import NOT_GIVEN, NotGiven, TimeoutTypes
 
 __all__ = ["AsyncEpisode", "AsyncEpisodeMemory"]
@@ -38,6 +39,14 @@ class AsyncEpisodeMemory(Protocol):
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult: ...
 
+    async def abandon_episode(
+        self,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary: ...
+
 
 class AsyncEpisode(EpisodeBase):
     """One attempt at ``task``, numbering its steps 0, 1, 2, … itself.
@@ -48,9 +57,11 @@ class AsyncEpisode(EpisodeBase):
 
     Each ``step`` sends one update and returns its :class:`UpdateResult`. A step that
     raises does not consume its number, so calling ``step`` again with the same
-    arguments retries it. After a step with ``done=True``, ``step`` raises
-    :class:`EpisodeFinishedError` without sending anything. Concurrent steps of one
-    episode are serialised, in whatever order they get there.
+    arguments retries it. After a step with ``done=True`` (the task ended) or
+    ``truncated=True`` (cut short, e.g. by a step limit: the last pairs still
+    bootstrap from its ``next_observation``), or after :meth:`abandon`, ``step``
+    raises :class:`EpisodeFinishedError` without sending anything. Concurrent steps of
+    one episode are serialised, in whatever order they get there.
     """
 
     def __init__(
@@ -73,13 +84,16 @@ class AsyncEpisode(EpisodeBase):
         done: bool = False,
         note: str | None = None,
         *,
+        truncated: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
         """Record that ``action`` in ``observation`` gave ``reward`` and ``next_observation``."""
         # Held across the request: concurrent steps would otherwise share a number.
         async with self._lock:
-            transition = self._transition(observation, action, reward, next_observation, done, note)
+            transition = self._transition(
+                observation, action, reward, next_observation, done, note, truncated
+            )
             result = await self._memory.update(
                 self._episode_id,
                 self._task,
@@ -90,6 +104,29 @@ class AsyncEpisode(EpisodeBase):
             )
             self._advance(transition, result)
             return result
+
+    async def abandon(
+        self,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary | None:
+        """End this episode without learning from its pending pairs (see
+        :meth:`AsyncMemoryClient.abandon_episode`), e.g. when the agent itself failed.
+
+        Returns the server's summary, or ``None`` if the server never received a step
+        of this episode (then there is nothing to abandon there).
+        """
+        async with self._lock:
+            try:
+                summary = await self._memory.abandon_episode(
+                    self._episode_id, timeout=timeout, max_retries=max_retries
+                )
+            except NotFoundError as error:
+                if not self._never_reached_the_server(error):
+                    raise
+                return self._abandoned(None)
+            return self._abandoned(summary)
 
     async def __aenter__(self) -> Self:
         return self

@@ -44,6 +44,8 @@ from ._exceptions import (
 from ._models import (
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
+    EpisodeSummary,
     Exemplar,
     Memory,
     Page,
@@ -58,7 +60,8 @@ from ._models import (
     _EmbeddingsStored,
     _RetrieveResponse,
 )
-from ._types import ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._retries import RetryEvent, RetryHook, RetryStats
+from ._types import ExportFormat, MemorySettings, NotGiven, TaskFilter, TimeoutTypes
 from ._validation import check_argument, strict_arguments, validate_model
 from ._version import __version__
 
@@ -251,6 +254,8 @@ class BaseClient(Generic[_HttpxClientT]):
         timeout: TimeoutTypes,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
+        on_retry: RetryHook | None = None,
+        retry_stats: RetryStats | None = None,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -261,6 +266,12 @@ class BaseClient(Generic[_HttpxClientT]):
         self._timeout = _validate_timeout(timeout)
         self._max_retries = _validate_max_retries(max_retries)
         self._default_headers: dict[str, str] = dict(default_headers or {})
+        if on_retry is not None and not callable(on_retry):
+            raise InvalidArgumentError(f"on_retry must be callable, not {on_retry!r}")
+        if retry_stats is not None and not isinstance(retry_stats, RetryStats):
+            raise InvalidArgumentError(f"retry_stats must be a RetryStats, not {retry_stats!r}")
+        self._on_retry = on_retry
+        self._retry_stats = retry_stats if retry_stats is not None else RetryStats()
         # Overridable for tests that want reproducible jitter.
         self._random: Callable[[], float] = random.random
 
@@ -283,6 +294,15 @@ class BaseClient(Generic[_HttpxClientT]):
         return self._max_retries
 
     @property
+    def retry_stats(self) -> RetryStats:
+        """Attempts this client retried, by reason (shared with its ``with_options`` copies)."""
+        return self._retry_stats
+
+    @property
+    def on_retry(self) -> RetryHook | None:
+        return self._on_retry
+
+    @property
     def default_headers(self) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
@@ -301,6 +321,8 @@ class BaseClient(Generic[_HttpxClientT]):
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | NotGiven,
         default_headers: Mapping[str, str] | None,
+        on_retry: RetryHook | NotGiven | None,
+        retry_stats: RetryStats | None,
     ) -> dict[str, Any]:
         return {
             "base_url": self._base_url if base_url is None else base_url,
@@ -310,6 +332,8 @@ class BaseClient(Generic[_HttpxClientT]):
                 self._max_retries if isinstance(max_retries, NotGiven) else max_retries
             ),
             "default_headers": {**self._default_headers, **(default_headers or {})},
+            "on_retry": self._on_retry if isinstance(on_retry, NotGiven) else on_retry,
+            "retry_stats": self._retry_stats if retry_stats is None else retry_stats,
             # The copy borrows the connection pool and therefore never closes it.
             "http_client": self._client,
         }
@@ -362,6 +386,11 @@ class BaseClient(Generic[_HttpxClientT]):
         # Up to 25% less, so that clients failing together do not retry together.
         return delay * (1.0 - 0.25 * self._random())
 
+    def _note_retry(self, request: httpx.Request, reason: str, attempt: int, delay: float) -> None:
+        self._retry_stats.record(reason)
+        if self._on_retry is not None:
+            self._on_retry(RetryEvent(request.method, str(request.url), attempt, reason, delay))
+
     def _handle_outcome(
         self,
         spec: RequestSpec[_T],
@@ -376,6 +405,7 @@ class BaseClient(Generic[_HttpxClientT]):
         if isinstance(outcome, httpx.RequestError):
             if can_retry and self._should_retry_exception(outcome):
                 delay = self._retry_delay(retries_taken)
+                self._note_retry(request, type(outcome).__name__, retries_taken + 1, delay)
                 log.info(
                     "%s %s failed (%s: %s); retry %d/%d in %.2fs",
                     request.method,
@@ -407,6 +437,7 @@ class BaseClient(Generic[_HttpxClientT]):
             return self._parse(spec, response)
         if can_retry and self._should_retry_status(status):
             delay = self._retry_delay(retries_taken, response.headers)
+            self._note_retry(request, f"HTTP {status}", retries_taken + 1, delay)
             log.info(
                 "%s %s -> %d; retry %d/%d in %.2fs",
                 request.method,
@@ -509,11 +540,19 @@ class BaseClient(Generic[_HttpxClientT]):
     @staticmethod
     @strict_arguments
     def _retrieve_spec(
-        memory: str, task: str, observation: str, k: int, lambda_: float | None
+        memory: str,
+        task: str,
+        observation: str,
+        k: int,
+        lambda_: float | None,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
     ) -> RequestSpec[list[Exemplar]]:
         body: dict[str, Any] = {"task": task, "observation": observation, "k": k}
-        if lambda_ is not None:
-            body["lambda"] = lambda_
+        # Options left at None stay off the wire: services that predate min_score and
+        # task_filter refuse unknown fields.
+        optional = {"lambda": lambda_, "min_score": min_score, "task_filter": task_filter}
+        body.update({key: value for key, value in optional.items() if value is not None})
 
         def parse(response: httpx.Response) -> list[Exemplar]:
             return _RetrieveResponse.model_validate_json(response.content).exemplars
@@ -537,7 +576,7 @@ class BaseClient(Generic[_HttpxClientT]):
         body: dict[str, Any] = {
             "episode_id": episode_id,
             "task": task,
-            "transitions": [t.model_dump(mode="json", exclude_none=True) for t in checked],
+            "transitions": [t._to_wire() for t in checked],
         }
         if reflection_ids:
             body["reflection_ids"] = list(reflection_ids)
@@ -581,8 +620,12 @@ class BaseClient(Generic[_HttpxClientT]):
         k: int,
         reflections: int,
         lambda_: float | None,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
     ) -> RequestSpec[Retrieval]:
-        plain = BaseClient._retrieve_spec(memory, task, observation, k, lambda_)
+        plain = BaseClient._retrieve_spec(
+            memory, task, observation, k, lambda_, min_score, task_filter
+        )
         body = {**plain.json, "reflections": reflections}
         return RequestSpec("POST", plain.path, _json_model(Retrieval), json=body)
 
@@ -665,6 +708,36 @@ class BaseClient(Generic[_HttpxClientT]):
         body = {"items": [item.model_dump(mode="json") for item in checked]}
         return RequestSpec(
             "POST", _memory_path(memory, "records"), _json_model(UpsertResult), json=body
+        )
+
+    @staticmethod
+    @strict_arguments
+    def _list_episodes_spec(
+        memory: str, task: str | None, done: bool | None, limit: int | None, cursor: str | None
+    ) -> RequestSpec[Page[EpisodeSummary]]:
+        flag = None if done is None else ("true" if done else "false")
+        return RequestSpec(
+            "GET",
+            _memory_path(memory, "episodes"),
+            _json_model(Page[EpisodeSummary]),
+            params=_page_params(limit, cursor, task=task, done=flag),
+        )
+
+    @staticmethod
+    @strict_arguments
+    def _get_episode_spec(memory: str, episode_id: str) -> RequestSpec[EpisodeDetail]:
+        return RequestSpec(
+            "GET", _memory_path(memory, "episodes", episode_id), _json_model(EpisodeDetail)
+        )
+
+    @staticmethod
+    @strict_arguments
+    def _abandon_episode_spec(memory: str, episode_id: str) -> RequestSpec[EpisodeSummary]:
+        # Safe to retry: abandoning a closed episode answers its summary again.
+        return RequestSpec(
+            "POST",
+            _memory_path(memory, "episodes", episode_id, "abandon"),
+            _json_model(EpisodeSummary),
         )
 
     @staticmethod

@@ -6,8 +6,8 @@ import logging
 import uuid
 from collections.abc import Sequence
 
-from ._exceptions import EpisodeFinishedError, InvalidArgumentError
-from ._models import Transition, UpdateResult
+from ._exceptions import EpisodeFinishedError, InvalidArgumentError, NotFoundError
+from ._models import EpisodeSummary, Transition, UpdateResult
 from ._validation import check_argument, validate_model
 
 __all__ = ["EpisodeBase"]
@@ -77,6 +77,7 @@ class EpisodeBase:
         next_observation: str,
         done: bool,
         note: str | None,
+        truncated: bool,
     ) -> Transition:
         if self._done:
             raise EpisodeFinishedError(
@@ -91,6 +92,7 @@ class EpisodeBase:
             "next_observation": next_observation,
             "done": done,
             "note": note,
+            "truncated": truncated,
         }
         return validate_model("step", "", Transition, fields)
 
@@ -98,15 +100,23 @@ class EpisodeBase:
         # Only a confirmed update consumes the step number: after a failure the same
         # step can be sent again, and the server treats an applied replay as a no-op.
         self._next_step = transition.step + 1
-        self._done = transition.done or result.episode.done
+        self._done = transition.done or transition.truncated or result.episode.done
+
+    def _abandoned(self, summary: EpisodeSummary | None) -> EpisodeSummary | None:
+        self._done = True
+        return summary
+
+    def _never_reached_the_server(self, error: NotFoundError) -> bool:
+        """Whether a 404 to ``abandon`` only means that no step of ours was applied."""
+        return self._next_step == 0 and error.code != "memory_not_found"
 
     def _check_exit(self, exc_type: type[BaseException] | None) -> None:
         if exc_type is None and not self._done and self._next_step > 0:
             # Without `done` the server keeps the episode open and the last n pairs
             # wait for their bootstrap target, so the omission is worth a warning.
             log.warning(
-                "episode %r of memory %r left without done=True after %d steps; "
-                "its most recent pairs stay un-updated until it ends",
+                "episode %r of memory %r left without done=True (or truncated=True, or "
+                "abandon()) after %d steps; its most recent pairs stay un-updated until it ends",
                 self._episode_id,
                 self._memory_name,
                 self._next_step,
