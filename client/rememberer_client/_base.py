@@ -690,9 +690,13 @@ class BaseClient(Generic[_HttpxClientT]):
     def _broken_stream(self, request: httpx.Request, exc: httpx.TransportError) -> APIError:
         # Not retried: rows already handed to the caller cannot be taken back.
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(request=request)
+            return APITimeoutError(
+                f"the stream from {request.url} timed out ({type(exc).__name__})",
+                request=request,
+            )
         return APIConnectionError(
-            f"the stream broke off: {type(exc).__name__}: {exc}", request=request
+            f"the stream from {request.url} broke off: {type(exc).__name__}: {exc}",
+            request=request,
         )
 
     @staticmethod

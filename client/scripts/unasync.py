@@ -98,9 +98,20 @@ PROSE_SUBSTITUTIONS: tuple[Substitution, ...] = (
 )
 
 
+# What no sync module may contain: left over, it means the table misses a construct.
+LEFTOVER = re.compile(r"\b(?:async|await|asyncio|aiter|anext)\b")
+
+
+class UnasyncError(Exception):
+    """The substitutions left an asyncio construct behind."""
+
+
 def unasync(text: str, substitutions: Sequence[Substitution]) -> str:
     for substitution in substitutions:
         text = substitution.apply(text)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if LEFTOVER.search(line):
+            raise UnasyncError(f"line {number} is still asynchronous: {line.strip()}")
     return text
 
 
