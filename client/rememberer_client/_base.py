@@ -569,6 +569,7 @@ class BaseClient(Generic[_HttpxClientT]):
         reflection_ids: Sequence[int] | None = None,
     ) -> RequestSpec[UpdateResult]:
         # Validated before sending so that a malformed transition fails fast and locally.
+        check_argument("update", "transitions", transitions, Sequence[Any])
         checked = [
             validate_model("update", f"transitions[{i}]", Transition, t)
             for i, t in enumerate(transitions)
@@ -705,6 +706,7 @@ class BaseClient(Generic[_HttpxClientT]):
         memory: str, items: Sequence[RecordItem | Mapping[str, Any]]
     ) -> RequestSpec[UpsertResult]:
         # Validated before sending, like transitions: a misspelt field fails locally.
+        check_argument("upsert_records", "items", items, Sequence[Any])
         checked = [
             validate_model("upsert_records", f"items[{n}]", RecordItem, item)
             for n, item in enumerate(items)

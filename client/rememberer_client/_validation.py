@@ -75,18 +75,25 @@ def validate_model(method: str, where: str, model: type[_ModelT], data: object) 
         raise InvalidArgumentError(f"{method}(): {describe_errors(where, exc)}") from None
 
 
+def _holds_models(hint: Any) -> bool:
+    if isinstance(hint, type) and issubclass(hint, pydantic.BaseModel):
+        return True
+    return any(_holds_models(argument) for argument in typing.get_args(hint))
+
+
 def strict_arguments(function: _F) -> _F:
     """Check every argument of ``function`` against its annotation before calling it.
 
     For the request builders of :class:`BaseClient` (``_retrieve_spec`` checks the
-    arguments of ``retrieve()``, and errors name that method). TypedDict parameters
-    are left to the function: pydantic cannot adapt ``typing.TypedDict`` before 3.12.
+    arguments of ``retrieve()``, and errors name that method). Left to the function:
+    TypedDict parameters (pydantic cannot adapt ``typing.TypedDict`` before 3.12) and
+    those holding models (transitions, records), which it validates once, item by item.
     """
     signature = inspect.signature(function)
     hints = {
         name: hint
         for name, hint in typing.get_type_hints(function).items()
-        if name != "return" and not typing.is_typeddict(hint)
+        if name != "return" and not typing.is_typeddict(hint) and not _holds_models(hint)
     }
     method = function.__name__.strip("_").removesuffix("_spec")
 
