@@ -16,11 +16,12 @@ from rememberer.learning import rlem
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.storage import state_locks
 from rememberer.storage.db import create_engine, create_sessionmaker, statements
+from rememberer.storage.keys import record_key
 from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import plain_url
+from tests.support.database import plain_url
 
 _CREATE = text("CREATE TEMPORARY TABLE counters (name text PRIMARY KEY, n int NOT NULL)")
 _BUMP = text(
@@ -75,7 +76,7 @@ async def test_an_error_in_a_pipeline_is_sqlalchemys_and_the_session_recovers(
 async def test_state_locks_are_held_by_the_transaction_until_it_ends(
     session: AsyncSession, database_url: str
 ) -> None:
-    keys = [rlem.record_key("task", o) for o in ("a", "b", "c", "b")]
+    keys = [record_key("task", o) for o in ("a", "b", "c", "b")]
     async with statements(session, pipelined=True) as send:
         await state_locks.lock_states(send, 7, keys)
         bumped = await send(_BUMP, {"name": "after the locks"})
@@ -112,7 +113,7 @@ def test_written_states_are_the_due_pairs_of_the_new_steps() -> None:
     # Step 1 is replayed; with n = 2, step 2 updates pair 1, and step 3 ends the episode.
     new = [transition(1), transition(2), transition(3, done=True)]
     written = rlem.written_states("task", stored, new, n_step=2)
-    assert written == {rlem.record_key("task", f"o{t}") for t in (1, 2, 3)}
+    assert written == {record_key("task", f"o{t}") for t in (1, 2, 3)}
     assert rlem.written_states("task", stored, [transition(1)], n_step=2) == set()
 
 

@@ -16,8 +16,7 @@ from rememberer.search.indexing import _BUILD_LOCK, IndexBuilder
 from rememberer.storage.db import create_engine, create_sessionmaker
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import plain_url
-from tests.test_search_and_embeddings import index_valid
+from tests.support.database import index_valid, plain_url
 
 DIM = 4
 RECORDS = 20
