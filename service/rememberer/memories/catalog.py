@@ -48,16 +48,16 @@ class MemoryInfo:
     name: str
     gamma: float
     n_step: int | None
-    update_mode: str
+    update_mode: schemas.UpdateMode
     learning_rate: float
     lambda_: float
-    action_history_mode: str
+    action_history_mode: schemas.ActionHistoryMode
     item_capacity: int | None
     action_capacity: int | None
-    embedder: str
+    embedder: schemas.EmbedderName
     dimension: int
     double_q: bool = False
-    observation_similarity: str = "embedding"
+    observation_similarity: schemas.ObservationSimilarity = "embedding"
 
     @classmethod
     def from_row(cls, row: MemoryRow) -> MemoryInfo:
