@@ -157,10 +157,10 @@ MEMORY_CACHE_ENTRIES = 10_000
 _COUNTS = text(
     """
     SELECT
-      (SELECT count(*) FROM records WHERE memory_id = :m) AS records,
+      (SELECT count(*) FROM records WHERE memory_id = :memory_id) AS records,
       (SELECT count(*) FROM action_values a JOIN records r ON r.id = a.record_id
-        WHERE r.memory_id = :m) AS actions,
-      (SELECT count(*) FROM episodes WHERE memory_id = :m AND NOT done) AS episodes_open
+        WHERE r.memory_id = :memory_id) AS actions,
+      (SELECT count(*) FROM episodes WHERE memory_id = :memory_id AND NOT done) AS episodes_open
     """
 )
 
@@ -193,7 +193,7 @@ class MemoryCache:
 
 async def describe_memory(session: AsyncSession, name: str) -> schemas.MemoryDetail:
     row = await find_memory_row(session, name)
-    counts = (await session.execute(_COUNTS, {"m": row.id})).one()._asdict()
+    counts = (await session.execute(_COUNTS, {"memory_id": row.id})).one()._asdict()
     return _memory_detail(row, counts)
 
 
@@ -228,9 +228,9 @@ async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: in
     inner = (
         select(text("1"))
         .select_from(text("records"))
-        .where(text("memory_id = :m"))
+        .where(text("memory_id = :memory_id"))
         .limit(cap + 1)
         .subquery()
     )
-    result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
+    result = await session.scalar(select(func.count()).select_from(inner), {"memory_id": memory.id})
     return int(result or 0)
