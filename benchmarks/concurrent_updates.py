@@ -23,14 +23,14 @@ import httpx
 from rememberer.storage.embedded import EmbeddedPostgres
 from rememberer.storage.migrate import upgrade
 
-from tests.concurrent_agents import (
+from tests.support.agents import (
     HttpAgents,
     Workload,
     assert_exact,
     create_path_memory,
     run_agents,
 )
-from tests.service_process import ServiceProcess
+from tests.support.service import ServiceProcess
 
 
 class TimedAgents(HttpAgents):

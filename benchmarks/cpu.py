@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 
-from benchmarks.seed import plain_url
+from tests.support.database import plain_url
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -178,7 +178,7 @@ def run(options: Options, data_dir: Path | None) -> Report:
                 with Service(url, settings, folder / "service-pool.log") as other:
                     yield other.url
 
-            cpu = CpuMeter.of(service.process.pid, url)
+            cpu = CpuMeter.of(service.running_process.pid, url)
             return measure(api, url, options, service.resident_bytes, start_service, cpu)
 
 

@@ -21,6 +21,7 @@ from rememberer.memories.catalog import MemoryInfo, hnsw_index_ddl
 from rememberer.storage.keys import record_key
 
 from benchmarks.data import Dataset
+from tests.support.database import plain_url
 
 ACTIONS_PER_RECORD = 2
 Connection = psycopg.Connection[TupleRow]
@@ -50,11 +51,6 @@ class SeedTimes:
     index_seconds: float
     index_bytes: int
     table_bytes: int
-
-
-def plain_url(url: str) -> str:
-    """A SQLAlchemy URL as libpq understands it."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
 def connect(url: str) -> Connection:

@@ -7,49 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-VECTORS = {
-    "task": [1.0, 0.0, 0.0, 0.0],
-    "other task": [0.8, 0.6, 0.0, 0.0],
-    "a": [0.0, 0.0, 1.0, 0.0],
-    "b": [0.0, 0.0, 0.0, 1.0],
-    "c": [0.0, 0.0, 0.6, 0.8],
-}
-
-
-def client_memory(api: httpx.Client, name: str, **settings: Any) -> None:
-    body = {"name": name, "embedder": "client", "dimension": 4, **settings}
-    assert api.post("/v1/memories", json=body).status_code == 201
-    assert api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": VECTORS}).json() == {
-        "stored": len(VECTORS)
-    }
-
-
-def step(
-    n: int, obs: str, action: str, reward: float, nxt: str, done: bool = False
-) -> dict[str, Any]:
-    return {
-        "step": n,
-        "observation": obs,
-        "action": action,
-        "reward": reward,
-        "next_observation": nxt,
-        "done": done,
-    }
-
-
-def update(api: httpx.Client, name: str, episode: str, *steps: dict[str, Any]) -> httpx.Response:
-    return api.post(
-        f"/v1/memories/{name}/update",
-        json={"episode_id": episode, "task": "task", "transitions": list(steps)},
-    )
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> None:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["code"] == code
-    assert body["error"]["message"]
+from tests.support.http import assert_error
+from tests.support.memories import client_memory, step, update
 
 
 def test_memory_lifecycle_and_counts(api: httpx.Client, memory_name: str) -> None:

@@ -24,8 +24,7 @@ from rememberer_client import (
     PermissionDeniedError,
 )
 
-from tests.conftest import ServerThread
-from tests.test_api import assert_error
+from tests.support.http import ServerThread, assert_error
 
 ADMIN_KEY = "admin-key-for-tests-0123456789"
 

@@ -15,17 +15,8 @@ from benchmarks.memory_bench import Plan
 from benchmarks.report import Report, render, targets
 from benchmarks.run import Options, measure
 from benchmarks.tune import TuneRow
-from tests.conftest import ServerThread
-
-
-def own_resident_bytes() -> tuple[int, int]:
-    sizes = {}
-    with open(f"/proc/{os.getpid()}/status") as status:
-        for line in status:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                sizes[key] = int(value.split()[0]) * 1024
-    return sizes["VmRSS"], sizes["VmHWM"]
+from tests.support.http import ServerThread
+from tests.support.processes import resident_bytes
 
 
 def test_benchmark_harness_runs_on_a_tiny_memory(
@@ -54,7 +45,12 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     # The server runs in this process: its CPU is this process's (load generator included).
     cpu = CpuMeter.of(os.getpid(), database_url)
     report = measure(
-        api, database_url, options, own_resident_bytes, lambda _: nullcontext(server.url), cpu
+        api,
+        database_url,
+        options,
+        lambda: resident_bytes(os.getpid()),
+        lambda _: nullcontext(server.url),
+        cpu,
     )
     [size] = report.sizes
     # 200 records are below the exact-scan threshold: the service must rank exactly.

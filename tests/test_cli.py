@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tests.conftest import free_port
-from tests.service_process import wait_ready as wait_healthy
+from tests.support.http import free_port
+from tests.support.service import wait_ready as wait_healthy
 
 RUN = [sys.executable, "-m", "rememberer.cli"]
 

@@ -16,7 +16,7 @@ from rememberer_client import (
     format_exemplars,
 )
 
-from tests.conftest import ServerThread
+from tests.support.http import ServerThread
 
 VECTORS = {
     "find the key": [1.0, 0.0, 0.0],

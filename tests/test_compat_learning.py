@@ -15,32 +15,9 @@ import pytest
 from rememberer.search import retrieval
 from rememberer.search.lcs import element_sequence, lcs_length
 
-from tests.conftest import ServerThread, plain_url
-from tests.test_api import step
-
-
-def client_memory(
-    api: httpx.Client, name: str, vectors: dict[str, list[float]], **settings: Any
-) -> None:
-    dimension = len(next(iter(vectors.values())))
-    body = {"name": name, "embedder": "client", "dimension": dimension, **settings}
-    created = api.post("/v1/memories", json=body)
-    assert created.status_code == 201, created.text
-    assert api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors}).is_success
-
-
-def update(api: httpx.Client, name: str, episode: str, *steps: dict[str, Any]) -> dict[str, Any]:
-    response = api.post(
-        f"/v1/memories/{name}/update",
-        json={"episode_id": episode, "task": "task", "transitions": list(steps)},
-    )
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def records(api: httpx.Client, name: str) -> dict[str, dict[str, Any]]:
-    items = api.get(f"/v1/memories/{name}/records", params={"limit": 1000}).json()["items"]
-    return {r["observation"]: r for r in items}
+from tests.support.database import plain_url
+from tests.support.http import ServerThread
+from tests.support.memories import answered, client_memory, records, step, update
 
 
 def test_new_settings_have_defaults_and_are_checked(api: httpx.Client, memory_name: str) -> None:
@@ -75,20 +52,20 @@ def test_item_capacity_evicts_the_most_redundant_and_drops_redundant_newcomers(
     vectors = plane_vectors() | {"end": [0.0, 0.0, 1.0]}
     client_memory(api, memory_name, vectors, item_capacity=3, **{"lambda": 0.0})
     for episode, observation in enumerate("abc"):
-        update(api, memory_name, f"e{episode}", done_at(observation))
-    update(api, memory_name, "again", done_at("b"))  # b has more visits than a
+        answered(update(api, memory_name, f"e{episode}", done_at(observation)))
+    answered(update(api, memory_name, "again", done_at("b")))  # b has more visits than a
     assert set(records(api, memory_name)) == {"a", "b", "c"}
     # d is far from everything: less redundant than a and b (cos 10°), so a, the one of the
     # pair with fewer visits, makes room.
-    admitted = update(api, memory_name, "d", done_at("d"))["updated"][0]
+    admitted = answered(update(api, memory_name, "d", done_at("d")))["updated"][0]
     assert admitted["dropped"] is False and admitted["record_id"] is not None
     assert set(records(api, memory_name)) == {"b", "c", "d"}
     # e is 5° from c: more redundant than anything kept, so its update is dropped.
-    refused = update(api, memory_name, "e", done_at("e"))["updated"][0]
+    refused = answered(update(api, memory_name, "e", done_at("e")))["updated"][0]
     assert refused["dropped"] is True and refused["record_id"] is None
     assert set(records(api, memory_name)) == {"b", "c", "d"}
     # A state that is kept may always be revisited.
-    again = update(api, memory_name, "c2", done_at("c"))["updated"][0]
+    again = answered(update(api, memory_name, "c2", done_at("c")))["updated"][0]
     assert again["dropped"] is False and again["visits"] == 2
 
 
@@ -109,7 +86,7 @@ def test_redundancy_is_the_similarity_to_the_nearest_record(
     client_memory(api, memory_name, vectors, item_capacity=6, **{"lambda": 0.0})
     dropped = 0
     for name in angles:
-        dropped += update(api, memory_name, name, done_at(name))["updated"][0]["dropped"]
+        dropped += answered(update(api, memory_name, name, done_at(name)))["updated"][0]["dropped"]
     kept = records(api, memory_name)
     assert len(kept) == 6 and dropped > 0
     with psycopg.connect(plain_url(database_url)) as connection:
@@ -134,11 +111,13 @@ def test_redundancy_is_the_similarity_to_the_nearest_record(
 def test_action_capacity_drops_the_lowest_q(api: httpx.Client, memory_name: str) -> None:
     client_memory(api, memory_name, plane_vectors() | {"end": [0.0, 0.0, 1.0]}, action_capacity=2)
     for action, reward in (("good", 1.0), ("bad", -1.0), ("fair", 0.5)):
-        answer = update(api, memory_name, action, step(0, "a", action, reward, "end", True))
+        answer = answered(
+            update(api, memory_name, action, step(0, "a", action, reward, "end", True))
+        )
     assert [a["action"] for a in records(api, memory_name)["a"]["actions"]] == ["good", "fair"]
     assert answer["updated"][0]["dropped"] is False
     # A newcomer with the lowest q does not stay, and says so.
-    worst = update(api, memory_name, "worst", step(0, "a", "worst", -2.0, "end", True))
+    worst = answered(update(api, memory_name, "worst", step(0, "a", "worst", -2.0, "end", True)))
     assert worst["updated"][0]["dropped"] is True
     assert [a["action"] for a in records(api, memory_name)["a"]["actions"]] == ["good", "fair"]
 
@@ -160,7 +139,7 @@ def test_double_q_alternates_estimates_and_bootstraps_with_the_other(
     vectors |= {"b": [0.0, 0.0, 1.0, 0.0], "end": [0.0, 0.0, 0.0, 1.0]}
     client_memory(api, memory_name, vectors, double_q=True)
     episode = (step(0, "a", "go", 0.0, "b"), step(1, "b", "stop", 1.0, "end", True))
-    answers = [update(api, memory_name, f"e{n}", *episode)["updated"] for n in range(3)]
+    answers = [answered(update(api, memory_name, f"e{n}", *episode))["updated"] for n in range(3)]
     assert [(u["observation"], u["q"]) for u in answers[0]] == [("a", 0.0), ("b", 0.5)]
     assert [u["q"] for u in answers[1]] == [0.5, 1.0]
     assert [u["q"] for u in answers[2]] == [0.75, 1.0]
@@ -185,7 +164,7 @@ def test_lcs_reranks_by_layout(api: httpx.Client, memory_name: str) -> None:
     vectors |= {ARTICLE: [0.0, 1.0, 0.0], SEARCH_PAGE: [0.0, 0.6, 0.8], QUERY: [0.0, 0.99, 0.14]}
     client_memory(api, memory_name, vectors, observation_similarity="lcs")
     for n, page in enumerate((ARTICLE, SEARCH_PAGE)):
-        update(api, memory_name, f"e{n}", done_at(page))
+        answered(update(api, memory_name, f"e{n}", done_at(page)))
     body = {"task": "task", "observation": QUERY, "k": 2}
     exemplars = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()["exemplars"]
     assert [e["observation"] for e in exemplars] == [SEARCH_PAGE, ARTICLE]
@@ -226,7 +205,10 @@ def test_item_capacity_holds_under_concurrent_agents(api: httpx.Client, memory_n
 
     def agent(batch: list[str]) -> list[bool]:
         with httpx.Client(base_url=str(api.base_url), timeout=60) as own:
-            return [update(own, memory_name, n, done_at(n))["updated"][0]["dropped"] for n in batch]
+            return [
+                answered(update(own, memory_name, n, done_at(n)))["updated"][0]["dropped"]
+                for n in batch
+            ]
 
     with ThreadPoolExecutor(max_workers=6) as pool:
         dropped = [d for batch in pool.map(agent, [names[i::6] for i in range(6)]) for d in batch]
@@ -250,7 +232,7 @@ def test_lcs_rescoring_runs_off_the_event_loop(
     monkeypatch.setattr(retrieval, "rescored_by_elements", rescored_here)
     vectors = {"task": [1.0, 0.0, 0.0], "end": [0.0, 0.0, 1.0], ARTICLE: [0.0, 1.0, 0.0]}
     client_memory(api, memory_name, vectors, observation_similarity="lcs")
-    update(api, memory_name, "e", done_at(ARTICLE))
+    answered(update(api, memory_name, "e", done_at(ARTICLE)))
     body = {"task": "task", "observation": ARTICLE, "k": 1}
     exemplars = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()["exemplars"]
     assert [e["observation_score"] for e in exemplars] == [1.0]

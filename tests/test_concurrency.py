@@ -9,15 +9,15 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tests.concurrent_agents import (
+from tests.support.agents import (
     HttpAgents,
     Workload,
     assert_exact,
     create_path_memory,
     run_agents,
 )
-from tests.conftest import ServerThread
-from tests.test_compat_learning import client_memory
+from tests.support.http import ServerThread
+from tests.support.memories import client_memory
 
 
 @pytest.mark.parametrize("update_mode", ["mean", "const"])

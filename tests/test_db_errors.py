@@ -17,7 +17,8 @@ from rememberer.observability import REQUEST_ID
 from sqlalchemy.exc import DBAPIError
 from starlette.requests import Request
 
-from tests.conftest import ServerThread, plain_url
+from tests.support.database import plain_url
+from tests.support.http import ServerThread
 
 
 @pytest.fixture

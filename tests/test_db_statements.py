@@ -22,7 +22,7 @@ from sqlalchemy import TextClause, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.conftest import plain_url
+from tests.support.database import plain_url
 
 _CREATE = text("CREATE TEMPORARY TABLE counters (name text PRIMARY KEY, n int NOT NULL)")
 _BUMP = text(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread
-from tests.test_api import client_memory, step, update
+from tests.support.http import ServerThread
+from tests.support.memories import client_memory, step, update
 
 
 def test_a_second_service_continues_an_open_episode(

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread
+from tests.support.http import ServerThread
 
 ADMIN_KEY = "admin-key-for-episode-tests-0123456789"
 

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.test_api import assert_error, client_memory
+from tests.support.http import assert_error
+from tests.support.memories import client_memory
 
 MAX_BODY = 8 * 1024 * 1024  # Settings.max_body_bytes' default, which the test server uses
 

@@ -13,7 +13,8 @@ from alembic import command
 from rememberer.config import Settings
 from rememberer.storage.migrate import alembic_config
 
-from tests.conftest import ServerThread, plain_url
+from tests.support.database import plain_url
+from tests.support.http import ServerThread
 
 BEFORE_RECORD_EMBEDDINGS = "0005_perf"
 RECORD_EMBEDDINGS = "0006_record_embeddings"
@@ -155,6 +156,6 @@ def test_0007_drops_only_the_indexes_of_memories_scanned_exactly(
     command.downgrade(config, RECORD_EMBEDDINGS)  # every memory has its index again
     command.upgrade(config, "head")
     with psycopg.connect(plain_url(url)) as connection:
-        ids = dict(connection.execute("SELECT name, id FROM memories").fetchall())
+        ids: dict[str, int] = dict(connection.execute("SELECT name, id FROM memories").fetchall())
         assert _index_table(connection, ids["small"]) is None
         assert _index_table(connection, ids["large"]) == "record_embeddings"

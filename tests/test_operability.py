@@ -13,8 +13,8 @@ from rememberer.app import create_app
 from rememberer.config import Settings
 from rememberer.observability import REQUEST_ID, JsonFormatter, RequestIdFilter
 
-from tests.conftest import ServerThread
-from tests.test_api import client_memory, step, update
+from tests.support.http import ServerThread
+from tests.support.memories import client_memory, step, update
 
 UPDATE_ROUTE = "/v1/memories/{memory}/update"
 

@@ -19,8 +19,9 @@ from rememberer.interop import bulk, pools
 from rememberer.schemas import MAX_IMPORTED_VISITS
 from rememberer.storage.db import copy_rows
 
-from tests.conftest import SHARED, ServerThread
-from tests.test_compat_learning import client_memory
+from tests.support.http import ServerThread
+from tests.support.memories import client_memory
+from tests.support.paths import SHARED
 
 POOLS = sorted((SHARED / "fixtures" / "rememberer-pools").glob("*.yaml"))
 

@@ -20,7 +20,7 @@ from rememberer.config import Settings
 from rememberer.storage.embedded import EmbeddedPostgres
 from rememberer_client import MemoryClient
 
-from tests.concurrent_agents import (
+from tests.support.agents import (
     OTHER_TASK,
     TASK,
     HttpAgents,
@@ -30,8 +30,9 @@ from tests.concurrent_agents import (
     run_agents,
     transition,
 )
-from tests.conftest import ServerThread, plain_url, wait_for_a_lock_wait
-from tests.service_process import ServiceProcess
+from tests.support.database import plain_url, wait_for_a_lock_wait
+from tests.support.http import ServerThread
+from tests.support.service import ServiceProcess
 
 
 def test_two_processes_behave_as_one(database_url: str, tmp_path: Path, memory_name: str) -> None:
@@ -255,9 +256,9 @@ def test_workers_share_one_port_and_stop_together(
     """REMEMBERER_WORKERS=2: two service processes behind one port, both stopped by SIGTERM."""
     import psutil
 
-    from tests.test_api import client_memory, step, update
+    from tests.support.memories import client_memory, step, update
 
-    service = ServiceProcess(database_url, tmp_path, REMEMBERER_WORKERS="2").start()
+    service = ServiceProcess(database_url, tmp_path, settings={"workers": "2"}).start()
     try:
         workers = psutil.Process(service.process.pid).children()  # type: ignore[union-attr]
         # uvicorn's workers are spawned processes (multiprocessing's resource tracker is not one).

@@ -10,8 +10,9 @@ import httpx
 import psycopg
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread, plain_url, wait_for_a_lock_wait
-from tests.test_api import assert_error, client_memory
+from tests.support.database import plain_url, wait_for_a_lock_wait
+from tests.support.http import ServerThread, assert_error
+from tests.support.memories import client_memory
 
 
 def test_a_write_racing_the_memory_deletion_and_a_request_without_a_connection(

@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.test_api import assert_error, client_memory, step, update
+from tests.support.http import assert_error
+from tests.support.memories import client_memory, step, update
 
 Reflection = dict[str, Any]
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import rememberer_client as rc
 
-from tests.conftest import ServerThread
-from tests.test_api import VECTORS
+from tests.support.http import ServerThread
+from tests.support.memories import VECTORS
 
 TASK = "task"
 

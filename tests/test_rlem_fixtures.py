@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import SHARED
+from tests.support.paths import SHARED
 
 FIXTURES = sorted((SHARED / "fixtures" / "rlem").glob("*.json"))
 TOLERANCE = 1e-5

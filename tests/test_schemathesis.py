@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -29,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import ServerThread
+from tests.support.http import ServerThread
 
 EXAMPLES_PER_OPERATION = 30
 CHECKS = [
@@ -63,8 +64,8 @@ def known_memory(server: ServerThread) -> str:
     return name
 
 
-def aimed_at(memory: str) -> Callable[[schemathesis.Case, bool], schemathesis.Case]:
-    def aim(case: schemathesis.Case, hit: bool) -> schemathesis.Case:
+def aimed_at(memory: str) -> Callable[[schemathesis.Case[Any], bool], schemathesis.Case[Any]]:
+    def aim(case: schemathesis.Case[Any], hit: bool) -> schemathesis.Case[Any]:
         if hit and "memory" in case.path_parameters:
             case.path_parameters["memory"] = memory
         return case
@@ -111,7 +112,7 @@ def test_openapi_property_run(
         derandomize=True,
         database=None,
     )
-    def property_run(case: schemathesis.Case) -> None:
+    def property_run(case: schemathesis.Case[Any]) -> None:
         case.call_and_validate(checks=CHECKS, timeout=60)
 
     property_run()

@@ -12,8 +12,9 @@ import psycopg
 import pytest
 from rememberer.config import Settings
 
-from tests.conftest import ServerThread, plain_url
-from tests.test_compat_learning import client_memory
+from tests.support.database import index_valid, plain_url
+from tests.support.http import ServerThread
+from tests.support.memories import client_memory
 
 DIM = 8
 # Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
@@ -38,15 +39,6 @@ def index_scans(database_url: str, index: str) -> int:
             "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = %s", (index,)
         ).fetchone()
     return int(row[0]) if row else -1
-
-
-def index_valid(database_url: str, index: str) -> bool | None:
-    """None: no such index; False: being built (or a build failed); True: usable."""
-    with psycopg.connect(plain_url(database_url)) as connection:
-        row = connection.execute(
-            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (index,)
-        ).fetchone()
-    return None if row is None else bool(row[0])
 
 
 def test_hnsw_path_uses_the_index_and_matches_exact(

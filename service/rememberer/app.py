@@ -4,8 +4,8 @@ errors are mapped to answers in rememberer.api.errors."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -43,12 +43,11 @@ def create_worker_app() -> FastAPI:
     return create_app(settings)
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    url = database_url or settings.database_url
-    if not url:
-        raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
-    metrics = Metrics()
+def _lifespan(
+    settings: Settings, url: str, metrics: Metrics
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """The app's resources: the engine, the embedder, vector store and index builder, held
+    in app.state from startup to shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -80,6 +79,18 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             await embedder.aclose()
             await indexes.aclose()
             await engine.dispose()
+
+    return lifespan
+
+
+def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    url = database_url or settings.database_url
+    if not url:
+        raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
+    metrics = Metrics()
+
+    lifespan = _lifespan(settings, url, metrics)
 
     app = FastAPI(
         title="Rememberer",

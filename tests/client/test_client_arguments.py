@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import BASE_URL, MEMORY_JSON, FakeServer, call, collect, error_json
+
+from tests.support.client import BASE_URL, MEMORY_JSON, FakeServer, call, collect, error_json
 
 # -- strict types --------------------------------------------------------------------
 

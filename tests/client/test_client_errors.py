@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import FakeServer, call, error_json
+
+from tests.support.client import FakeServer, call, error_json
 
 
 def test_exception_tree() -> None:

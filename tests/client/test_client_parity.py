@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import MEMORY_JSON, RECORD_JSON, FakeServer, collect, update_json
+
+from tests.support.client import MEMORY_JSON, RECORD_JSON, FakeServer, collect, update_json
 
 REFLECTION_METHODS = {
     "retrieve_with_reflections",

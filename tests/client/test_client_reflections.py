@@ -9,7 +9,8 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import RECORD_JSON, FakeServer, call, collect, error_json, update_json
+
+from tests.support.client import RECORD_JSON, FakeServer, call, collect, error_json, update_json
 
 REFLECTION_JSON: dict[str, Any] = {
     "reflection_id": 3,

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import (
+
+from tests.support.client import (
     BASE_URL,
     MEMORY_JSON,
     RECORD_JSON,

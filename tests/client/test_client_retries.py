@@ -9,13 +9,14 @@ from typing import Any
 import httpx
 import pytest
 import rememberer_client as rc
-from client_testkit import MEMORY_JSON, FakeServer, call, error_json, update_json
 from rememberer_client._base import (
     INITIAL_RETRY_DELAY,
     MAX_RETRY_AFTER,
     MAX_RETRY_DELAY,
     parse_retry_after,
 )
+
+from tests.support.client import MEMORY_JSON, FakeServer, call, error_json, update_json
 
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])

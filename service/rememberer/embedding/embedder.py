@@ -25,6 +25,7 @@ from rememberer.config import default_cache_dir
 
 logger = logging.getLogger(__name__)
 
+# A batch of embeddings (one row per text) or one embedding: the one vector type of the service.
 Vector = npt.NDArray[np.float32]
 
 

@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
+
+from rememberer.embedding.embedder import Vector
 
 logger = logging.getLogger(__name__)
-
-Vector = npt.NDArray[np.float32]
 
 # Raise it when what a converted folder holds changes.
 FORMAT = 1

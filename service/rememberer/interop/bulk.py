@@ -47,7 +47,7 @@ _UPSERT_RECORD = text(
     WITH touched AS (
       INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
                            total_reward, action_history, extra)
-      VALUES (:m, :key, :task, :observation, :visits, :last_reward, :total_reward,
+      VALUES (:m, :record_key, :task, :observation, :visits, :last_reward, :total_reward,
               CAST(:history AS jsonb), CAST(:extra AS jsonb))
       {_REPLACE_RECORD}
       RETURNING id, (xmax = 0) AS created
@@ -99,7 +99,7 @@ _MERGE_RECORDS = text(
     WITH touched AS (
       INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
                            total_reward, action_history, extra)
-      SELECT :m, key, task, observation, visits, last_reward, total_reward, history, extra
+      SELECT :memory_id, key, task, observation, visits, last_reward, total_reward, history, extra
       FROM staged_records ORDER BY place
       {_REPLACE_RECORD}
       RETURNING id, key, (xmax = 0) AS created
@@ -108,7 +108,7 @@ _MERGE_RECORDS = text(
       FROM touched t JOIN staged_records s USING (key)
     ), embedded AS (
       INSERT INTO record_embeddings (record_id, memory_id, embedding)
-      SELECT id, :m, embedding FROM placed WHERE created ORDER BY id
+      SELECT id, :memory_id, embedding FROM placed WHERE created ORDER BY id
     )
     SELECT place, id, created FROM placed
     """
@@ -183,8 +183,8 @@ async def _upsert(
         await session.execute(
             _UPSERT_RECORD,
             {
-                "m": memory.id,
-                "key": key,
+                "m": memory.id,  # the name EMBED_NEW_RECORD binds
+                "record_key": key,
                 "task": item.task,
                 "observation": item.observation,
                 "embedding": np.concatenate([task, observation]),
@@ -233,7 +233,7 @@ async def _load(
         await send(_STAGE_RECORDS, {})
         await send(_STAGE_ACTIONS, {})
     await copy_rows(session, _COPY_RECORDS, _RECORD_TYPES, _record_rows(items, vectors))
-    merged = await session.execute(_MERGE_RECORDS, {"m": memory.id})
+    merged = await session.execute(_MERGE_RECORDS, {"memory_id": memory.id})
     records = {row.place: (row.id, row.created) for row in merged}
     await copy_rows(session, _COPY_ACTIONS, _ACTION_TYPES, _action_rows(items, records))
     replaced = [record_id for record_id, created in records.values() if not created]

@@ -48,16 +48,16 @@ class MemoryInfo:
     name: str
     gamma: float
     n_step: int | None
-    update_mode: str
+    update_mode: schemas.UpdateMode
     learning_rate: float
     lambda_: float
-    action_history_mode: str
+    action_history_mode: schemas.ActionHistoryMode
     item_capacity: int | None
     action_capacity: int | None
-    embedder: str
+    embedder: schemas.EmbedderName
     dimension: int
     double_q: bool = False
-    observation_similarity: str = "embedding"
+    observation_similarity: schemas.ObservationSimilarity = "embedding"
     # The least score a nearest record needs to serve as a bootstrap (None: any).
     bootstrap_min_score: float | None = None
 
@@ -159,10 +159,10 @@ MEMORY_CACHE_ENTRIES = 10_000
 _COUNTS = text(
     """
     SELECT
-      (SELECT count(*) FROM records WHERE memory_id = :m) AS records,
+      (SELECT count(*) FROM records WHERE memory_id = :memory_id) AS records,
       (SELECT count(*) FROM action_values a JOIN records r ON r.id = a.record_id
-        WHERE r.memory_id = :m) AS actions,
-      (SELECT count(*) FROM episodes WHERE memory_id = :m AND NOT done) AS episodes_open
+        WHERE r.memory_id = :memory_id) AS actions,
+      (SELECT count(*) FROM episodes WHERE memory_id = :memory_id AND NOT done) AS episodes_open
     """
 )
 
@@ -195,7 +195,7 @@ class MemoryCache:
 
 async def describe_memory(session: AsyncSession, name: str) -> schemas.MemoryDetail:
     row = await find_memory_row(session, name)
-    counts = (await session.execute(_COUNTS, {"m": row.id})).one()._asdict()
+    counts = (await session.execute(_COUNTS, {"memory_id": row.id})).one()._asdict()
     return _memory_detail(row, counts)
 
 
@@ -230,9 +230,9 @@ async def count_records_up_to(session: AsyncSession, memory: MemoryInfo, cap: in
     inner = (
         select(text("1"))
         .select_from(text("records"))
-        .where(text("memory_id = :m"))
+        .where(text("memory_id = :memory_id"))
         .limit(cap + 1)
         .subquery()
     )
-    result = await session.scalar(select(func.count()).select_from(inner), {"m": memory.id})
+    result = await session.scalar(select(func.count()).select_from(inner), {"memory_id": memory.id})
     return int(result or 0)

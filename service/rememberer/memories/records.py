@@ -66,8 +66,11 @@ def record_out(row: Any, actions: list[schemas.ActionValue]) -> schemas.Record:
 async def get_record(session: AsyncSession, memory: MemoryInfo, record_id: int) -> schemas.Record:
     row = (
         await session.execute(
-            text(f"SELECT {RECORD_COLUMNS} FROM records WHERE memory_id = :m AND id = :id"),
-            {"m": memory.id, "id": record_id},
+            text(
+                f"SELECT {RECORD_COLUMNS} FROM records "
+                "WHERE memory_id = :memory_id AND id = :record_id"
+            ),
+            {"memory_id": memory.id, "record_id": record_id},
         )
     ).one_or_none()
     if row is None:
@@ -87,9 +90,10 @@ async def list_records(
         await session.execute(
             text(
                 f"SELECT {RECORD_COLUMNS} FROM records "
-                f"WHERE memory_id = :m AND id > :after {task_filter} ORDER BY id LIMIT :limit"
+                f"WHERE memory_id = :memory_id AND id > :after {task_filter} "
+                "ORDER BY id LIMIT :limit"
             ),
-            {"m": memory.id, "after": after, "task": task, "limit": limit + 1},
+            {"memory_id": memory.id, "after": after, "task": task, "limit": limit + 1},
         )
     ).all()
     page = rows[:limit]
@@ -102,8 +106,8 @@ async def list_records(
 
 async def delete_record(session: AsyncSession, memory: MemoryInfo, record_id: int) -> None:
     result = await session.execute(
-        text("DELETE FROM records WHERE memory_id = :m AND id = :id RETURNING id"),
-        {"m": memory.id, "id": record_id},
+        text("DELETE FROM records WHERE memory_id = :memory_id AND id = :record_id RETURNING id"),
+        {"memory_id": memory.id, "record_id": record_id},
     )
     if result.first() is None:
         raise RecordNotFound(record_id)

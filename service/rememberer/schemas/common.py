@@ -52,6 +52,8 @@ ReflectionId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 UpdateMode = Literal["mean", "const"]
 ActionHistoryMode = Literal["shortest", "longest", "newest", "oldest"]
 ObservationSimilarity = Literal["embedding", "lcs"]
+# The bundled model (DEFAULT_EMBEDDER) or vectors the client stores itself.
+EmbedderName = Literal["all-MiniLM-L6-v2", "client"]
 
 
 class StrictModel(BaseModel):

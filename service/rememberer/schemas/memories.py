@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import ConfigDict, Field
 
 from rememberer.schemas.common import (
     MAX_DIMENSION,
     ActionHistoryMode,
+    EmbedderName,
     MemoryName,
     ObservationSimilarity,
     StrictModel,
@@ -26,7 +26,7 @@ class MemorySettings(StrictModel):
     action_history_mode: ActionHistoryMode = "shortest"
     item_capacity: int | None = Field(None, ge=1, le=100_000_000)
     action_capacity: int | None = Field(None, ge=1, le=100_000)
-    embedder: Literal["all-MiniLM-L6-v2", "client"] = "all-MiniLM-L6-v2"
+    embedder: EmbedderName = "all-MiniLM-L6-v2"
     dimension: int = Field(384, ge=1, le=MAX_DIMENSION)
     double_q: bool = False
     observation_similarity: ObservationSimilarity = "embedding"

@@ -34,8 +34,8 @@ _BUILD_LOCK = 0x52454D32
 # failed), true (usable).
 INDEX_STATE = "(SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index))"
 _INDEX_STATE = text(f"SELECT {INDEX_STATE}")
-_TRY_LOCK = text("SELECT pg_try_advisory_lock(:lock, CAST(:m % 2147483647 AS integer))")
-_UNLOCK = text("SELECT pg_advisory_unlock(:lock, CAST(:m % 2147483647 AS integer))")
+_TRY_LOCK = text("SELECT pg_try_advisory_lock(:lock, CAST(:memory_id % 2147483647 AS integer))")
+_UNLOCK = text("SELECT pg_advisory_unlock(:lock, CAST(:memory_id % 2147483647 AS integer))")
 
 
 def _drop_sql(memory: MemoryInfo) -> TextClause:
@@ -85,7 +85,7 @@ class IndexBuilder:
     async def build(self, memory: MemoryInfo) -> bool:
         """Build the memory's index now; False if another process holds the build."""
         async with self._autocommit() as connection:
-            keys = {"lock": _BUILD_LOCK, "m": memory.id}
+            keys = {"lock": _BUILD_LOCK, "memory_id": memory.id}
             if not await connection.scalar(_TRY_LOCK, keys):
                 return False
             try:

@@ -22,7 +22,9 @@ from sqlalchemy import text
 from rememberer.storage.db import Send
 
 # unnest yields the array's elements in order, so the locks are taken in the order sent.
-_LOCK_STATES = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k")
+_LOCK_STATES = text(
+    "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:state_keys AS bigint[])) AS k"
+)
 
 
 def lock_key(memory_id: int, record_key: bytes) -> int:
@@ -40,4 +42,4 @@ async def lock_states(send: Send, memory_id: int, record_keys: Iterable[bytes]) 
     # row, taken first, is no state), so it cannot close a cycle: no statement for it. That
     # is every call of one transition with n_step 1.
     if len(keys) > 1:
-        await send(_LOCK_STATES, {"keys": keys})
+        await send(_LOCK_STATES, {"state_keys": keys})

@@ -1,6 +1,6 @@
 """Helpers of the SDK-only tests: a scripted fake server and sync/async call shims.
 
-A uniquely named module rather than conftest imports, because other test
+Imported by name rather than through conftest, because other test
 directories may have a conftest of their own.
 """
 

@@ -1,0 +1,15 @@
+"""Where the tests find their data and keep their caches."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+SHARED = Path(os.environ.get("REMEMBERER_SHARED_DIR", REPO.parent / "shared"))
+
+# The embedder converted for OpenVINO, kept between runs (git ignores it): converting it
+# again costs a test session about 20 s (19.6 s measured, against 0.6 s from this cache).
+# It is the tests' own, never the user's.
+EMBEDDER_CACHE = REPO / ".cache" / "embedders"
