@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -22,9 +21,8 @@ from rememberer.config import Settings
 from rememberer.storage.embedded import EmbeddedPostgres
 from rememberer.storage.migrate import upgrade
 
-SHARED = Path(
-    os.environ.get("REMEMBERER_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared")
-)
+# Data the tests replay (RLEM cases, the paper's published pools), kept in the repository.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
 
 def plain_url(database_url: str) -> str:

@@ -19,10 +19,10 @@ from rememberer.interop import bulk, pools
 from rememberer.schemas import MAX_IMPORTED_VISITS
 from rememberer.storage.db import copy_rows
 
-from tests.conftest import SHARED, ServerThread
+from tests.conftest import FIXTURES_DIR, ServerThread
 from tests.test_compat_learning import client_memory
 
-POOLS = sorted((SHARED / "fixtures" / "rememberer-pools").glob("*.yaml"))
+POOLS = sorted((FIXTURES_DIR / "rememberer-pools").glob("*.yaml"))
 
 
 def test_pools_are_present() -> None:
