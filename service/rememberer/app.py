@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from rememberer import __version__
 from rememberer.api import keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
+from rememberer.api.docs import install_docs
 from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
@@ -125,7 +127,25 @@ def create_worker_app() -> FastAPI:
     return create_app(settings)
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+def warm_up(embedder: SentenceEmbedder, app: FastAPI) -> None:
+    """Loads (converting on the first run) the embedder in a daemon thread, so that /readyz
+    turns ready only once an embedding request would not stall on it; a daemon, so that a
+    service stopped meanwhile does not wait for it."""
+
+    def load() -> None:
+        try:
+            embedder.load()
+        except Exception as exc:  # retried by the first request that needs it
+            logger.exception("the embedder could not be loaded")
+            app.state.embedder_error = f"embedder unavailable: {exc}"
+
+    app.state.embedder_error = None
+    threading.Thread(target=load, name="embedder-warm-up", daemon=True).start()
+
+
+def create_app(
+    settings: Settings | None = None, database_url: str | None = None, *, warm_embedder: bool = True
+) -> FastAPI:
     settings = settings or get_settings()
     url = database_url or settings.database_url
     if not url:
@@ -143,6 +163,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             settings.cache_dir,
         )
         app.state.engine = engine
+        app.state.embedder = embedder
+        if warm_embedder:
+            warm_up(embedder, app)
         app.state.sessionmaker = create_sessionmaker(engine)
         vectors = VectorStore(embedder)
         indexes = IndexBuilder(engine)
@@ -168,7 +191,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         version=__version__,
         summary="Experience memory for LLM agents: retrieval of exemplars and n-step Q-learning",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs, from local files
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     for resource in (memories, search, learning, records, reflections):
         app.include_router(resource.router)
@@ -202,6 +228,9 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 status_code=503,
                 content={"status": f"migrations pending: at {revision}, need {head_revision()}"},
             )
+        if warm_embedder and not request.app.state.embedder.loaded:
+            status = request.app.state.embedder_error or "embedder loading"
+            return JSONResponse(status_code=503, content={"status": status})
         return JSONResponse(content={"status": "ready"})
 
     return app
