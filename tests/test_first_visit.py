@@ -60,3 +60,37 @@ def test_root_leads_to_the_docs_which_need_no_cdn(api: httpx.Client) -> None:
         served = api.get(f"/docs/assets/{asset}")
         assert served.status_code == 200 and len(served.content) > 10_000
     assert api.get("/redoc").status_code == 404  # its scripts would come from a CDN
+
+
+def error_message(response: httpx.Response, status: int) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    return str(body["error"]["message"])
+
+
+def test_a_body_without_a_json_content_type_says_to_send_one(api: httpx.Client) -> None:
+    sent = api.post(
+        "/v1/memories",
+        content=b'{"name": "x"}',
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    message = error_message(sent, 422)
+    assert "Content-Type: application/json" in message
+    assert "application/x-www-form-urlencoded" in message
+
+
+def test_malformed_json_says_where_and_what_to_send(api: httpx.Client) -> None:
+    sent = api.post(
+        "/v1/memories", content=b'{"name": x}', headers={"Content-Type": "application/json"}
+    )
+    message = error_message(sent, 422)
+    assert "not valid JSON" in message and "character 9" in message
+    assert "JSON decode error" not in message
+
+
+def test_a_trailing_slash_is_a_404_naming_the_path_without_it(api: httpx.Client) -> None:
+    sent = api.post("/v1/memories/", json={"name": "x"}, follow_redirects=False)
+    message = error_message(sent, 404)
+    assert "drop the trailing slash: /v1/memories" in message
+    assert "trailing slash" not in error_message(api.get("/v1/nothing-here/"), 404)

@@ -21,6 +21,7 @@ from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
 from rememberer.api.docs import install_docs
 from rememberer.api.limits import BodyLimitMiddleware
+from rememberer.api.request_errors import describe_validation, trailing_slash_hint
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.embedding.embedder import SentenceEmbedder
@@ -57,14 +58,6 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": {"code": code, "message": message}})
 
 
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is invalid"
-
-
 FOREIGN_KEY_VIOLATION = "23503"
 
 
@@ -84,13 +77,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=exc.status_code, content=exc.body(), headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", _describe_validation(exc))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", describe_validation(request, exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = trailing_slash_hint(app, request) or message
+        return error_response(exc.status_code, code, message)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -191,6 +187,8 @@ def create_app(
         version=__version__,
         summary="Experience memory for LLM agents: retrieval of exemplars and n-step Q-learning",
         lifespan=lifespan,
+        # A trailing slash gets a 404 saying to drop it (api.request_errors), not an empty 307.
+        redirect_slashes=False,
         docs_url=None,  # served by install_docs, from local files
         redoc_url=None,
     )
