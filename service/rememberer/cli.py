@@ -109,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
     try:
         url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+        if embedded is not None:
+            logger.info("data in %s (embedded PostgreSQL)", settings.data_dir)
         upgrade(url)
         if args.command == "serve":
             _serve(settings, url)
@@ -138,11 +140,14 @@ def _serve(settings: Settings, url: str) -> None:
     # is stopped on the way out.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_normally)
-    logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
+    base = f"http://{settings.host}:{settings.port}"
+    logger.info("serving on %s", base)
+    logger.info("API docs at %s/docs", base)
     options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        # Left to configure_logging (uvicorn's start-up steps are quiet unless debugging).
+        log_level=None,
         # Our own JSON logs and access lines (with request ids) replace uvicorn's.
         log_config=None,
         access_log=False,

