@@ -94,3 +94,22 @@ def test_a_trailing_slash_is_a_404_naming_the_path_without_it(api: httpx.Client)
     message = error_message(sent, 404)
     assert "drop the trailing slash: /v1/memories" in message
     assert "trailing slash" not in error_message(api.get("/v1/nothing-here/"), 404)
+
+
+DESCRIBED_MODELS = ("MemoryCreate", "RetrieveRequest", "Transition", "UpdateRequest")
+
+
+def test_the_openapi_document_describes_operations_and_settings(api: httpx.Client) -> None:
+    document = api.get("/openapi.json").json()
+    bare = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if not operation.get("description")
+    ]
+    assert not bare, f"operations without a description: {bare}"
+    schemas = document["components"]["schemas"]
+    for name in DESCRIBED_MODELS:
+        model = schemas.get(name) or schemas[f"{name}-Input"]
+        missing = [f for f, spec in model["properties"].items() if not spec.get("description")]
+        assert not missing, f"{name} fields without a description: {missing}"

@@ -19,6 +19,7 @@ from rememberer import __version__
 from rememberer.api import keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
+from rememberer.api.descriptions import describe_operations
 from rememberer.api.docs import install_docs
 from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.request_errors import describe_validation, trailing_slash_hint
@@ -231,4 +232,5 @@ def create_app(
             return JSONResponse(status_code=503, content={"status": status})
         return JSONResponse(content={"status": "ready"})
 
+    describe_operations(app)
     return app
