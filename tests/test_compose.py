@@ -207,6 +207,16 @@ def dockerfile_env() -> dict[str, str]:
     return env
 
 
+def dockerfile_args() -> dict[str, str]:
+    """ARG defaults (`ARG NAME=value`)."""
+    found: dict[str, str] = {}
+    for ins in dockerfile():
+        if ins.keyword == "ARG" and "=" in ins.args:
+            name, _, value = ins.args.partition("=")
+            found[name.strip()] = value.strip()
+    return found
+
+
 def last(keyword: str) -> Instruction:
     matches = [ins for ins in dockerfile() if ins.keyword == keyword]
     assert matches, f"Dockerfile has no {keyword}"
@@ -310,7 +320,7 @@ def test_app_is_built_from_repo_root_and_restarts_and_has_healthcheck() -> None:
         assert (COMPOSE_FILE.parent / str(context) / build["dockerfile"]).resolve() == DOCKERFILE
     assert app.get("restart") == "unless-stopped"
     argv = healthcheck_argv(app)
-    assert any("/healthz" in arg for arg in argv), argv
+    assert any("/readyz" in arg for arg in argv), argv
 
 
 @pytest.mark.parametrize(
@@ -377,7 +387,8 @@ def test_healthchecks_probe_the_served_port() -> None:
     probes.append(" ".join(healthcheck_argv(service(compose(), APP_SERVICE))))
     for probe in probes:
         assert "urllib" in probe, probe
-        assert f"127.0.0.1:{port}/healthz" in probe or f"localhost:{port}/healthz" in probe, probe
+        # Readiness (database, migrations, embedder), not mere liveness.
+        assert f"127.0.0.1:{port}/readyz" in probe or f"localhost:{port}/readyz" in probe, probe
 
 
 # --- Dockerfile -----------------------------------------------------------------------------
@@ -395,7 +406,8 @@ def test_cpu_torch_is_installed_before_the_project() -> None:
             continue
         for args in pip_installs(ins.args):
             if f"torch=={TORCH_VERSION}" in args:
-                assert option(args, "--index-url", "-i") == TORCH_CPU_INDEX, args
+                given = option(args, "--index-url", "-i") or ""
+                assert interpolate(given, dockerfile_args()) == TORCH_CPU_INDEX, args
                 torch_at = index if torch_at is None else torch_at
             if "." in args:
                 assert "-e" not in args and "--editable" not in args
@@ -516,3 +528,51 @@ def test_dockerignore_excludes_local_state() -> None:
     for required in (".venv", ".git", ".data", ".env"):
         assert required in patterns, f".dockerignore does not exclude {required}"
     assert any("__pycache__" in p for p in patterns)
+
+
+def _seconds(duration: str) -> float:
+    """A compose duration such as "20s", "1m30s" or "1500ms"."""
+    units = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6}
+    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|us|h|m|s)", duration)
+    assert parts and "".join(n + u for n, u in parts) == duration, duration
+    return sum(float(n) * units[u] for n, u in parts)
+
+
+def test_stop_grace_period_outlasts_the_services_shutdown_timeout() -> None:
+    """Docker's SIGKILL must come after the service has let requests in flight finish."""
+    app = service(compose(), APP_SERVICE)
+    default = Settings.model_fields["shutdown_timeout"].default
+    timeout = float(environment(app).get("REMEMBERER_SHUTDOWN_TIMEOUT", default))
+    assert "stop_grace_period" in app, "Docker's default (10 s) is no longer than the timeout"
+    assert _seconds(str(app["stop_grace_period"])) > timeout
+
+
+def test_readme_builds_the_image_and_states_the_admin_key_length() -> None:
+    readme = (ROOT / "README.md").read_text()
+    commands = re.findall(r"^.*docker compose up.*$", readme, flags=re.MULTILINE)
+    assert commands and all("--build" in c for c in commands), commands
+    assert "16 characters" in readme
+
+
+MAKEFILE = ROOT / "Makefile"
+
+
+def makefile_variables() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for line in MAKEFILE.read_text().splitlines():
+        if m := re.match(r"^([A-Z_]+)\s*[?:]?=\s*(.*)$", line):
+            found[m[1]] = m[2].strip()
+    return found
+
+
+def test_makefile_installs_the_cpu_torch_before_the_project() -> None:
+    """A plain `make install` must not pull PyTorch's CUDA build (GBs of NVIDIA wheels)."""
+    variables = makefile_variables()
+    assert variables.get("TORCH_INDEX") == TORCH_CPU_INDEX
+    assert re.search(r"^TORCH_INDEX\s*\?=", MAKEFILE.read_text(), re.MULTILINE), "not overridable"
+    recipe = MAKEFILE.read_text().split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
+    torch_at = recipe.find("--index-url $(TORCH_INDEX)")
+    assert torch_at >= 0, recipe
+    torch_line = recipe[torch_at:].splitlines()[0]
+    assert "torch==$(TORCH_VERSION)" in torch_line and variables["TORCH_VERSION"] == TORCH_VERSION
+    assert torch_at < recipe.find("-e '.[test]'")

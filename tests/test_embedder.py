@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -92,6 +93,15 @@ def test_the_converted_model_is_reused(
     assert converted_folder(bundled_model_path(), embedder_cache) == first
     assert {p.name for p in first.iterdir()} == {"model.xml", "model.bin", "tokenizer.json"}
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".converting-")]
+
+
+def test_the_converted_model_is_readable_by_other_users(embedder_cache: Path) -> None:
+    """The image converts as root and serves as another user: the folder must not stay 0700
+    as mkdtemp made it (the service then fell back to torch: "Permission denied")."""
+    folder = converted_folder(bundled_model_path(), embedder_cache)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    for path in folder.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o444 == 0o444, path
 
 
 def test_a_changed_model_gets_its_own_conversion(tmp_path: Path) -> None:

@@ -21,9 +21,9 @@ from rememberer.storage.db import copy_rows
 
 from tests.support.http import ServerThread
 from tests.support.memories import client_memory
-from tests.support.paths import SHARED
+from tests.support.paths import FIXTURES_DIR
 
-POOLS = sorted((SHARED / "fixtures" / "rememberer-pools").glob("*.yaml"))
+POOLS = sorted((FIXTURES_DIR / "rememberer-pools").glob("*.yaml"))
 
 
 def test_pools_are_present() -> None:

@@ -1,4 +1,4 @@
-"""Every case in ../shared/fixtures/rlem, replayed over HTTP against the running service and
+"""Every case in tests/fixtures/rlem, replayed over HTTP against the running service and
 database: one transition per call ("streamed") and a whole episode per call ("batched")."""
 
 from __future__ import annotations
@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.paths import SHARED
+from tests.support.paths import FIXTURES_DIR
 
-FIXTURES = sorted((SHARED / "fixtures" / "rlem").glob("*.json"))
+FIXTURES = sorted((FIXTURES_DIR / "rlem").glob("*.json"))
 TOLERANCE = 1e-5
 SCORE_TOLERANCE = 1e-4
 
 
 def test_fixtures_are_present() -> None:
-    assert len(FIXTURES) == 12, f"expected 12 fixtures under {SHARED}"
+    assert len(FIXTURES) == 12, f"expected 12 fixtures under {FIXTURES_DIR}"
 
 
 def transitions_of(episode: dict[str, Any]) -> list[dict[str, Any]]:

@@ -4,6 +4,7 @@ errors are mapped to answers in rememberer.api.errors."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -15,6 +16,8 @@ from rememberer import __version__
 from rememberer.api import episodes, keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
+from rememberer.api.descriptions import describe_operations
+from rememberer.api.docs import install_docs
 from rememberer.api.errors import install_error_handlers
 from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.stats import router as stats_router
@@ -43,8 +46,24 @@ def create_worker_app() -> FastAPI:
     return create_app(settings)
 
 
+def warm_up(embedder: SentenceEmbedder, app: FastAPI) -> None:
+    """Loads (converting on the first run) the embedder in a daemon thread, so that /readyz
+    turns ready only once an embedding request would not stall on it; a daemon, so that a
+    service stopped meanwhile does not wait for it."""
+
+    def load() -> None:
+        try:
+            embedder.load()
+        except Exception as exc:  # retried by the first request that needs it
+            logger.exception("the embedder could not be loaded")
+            app.state.embedder_error = f"embedder unavailable: {exc}"
+
+    app.state.embedder_error = None
+    threading.Thread(target=load, name="embedder-warm-up", daemon=True).start()
+
+
 def _lifespan(
-    settings: Settings, url: str, metrics: Metrics
+    settings: Settings, url: str, metrics: Metrics, warm_embedder: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's resources: the engine, the embedder, vector store and index builder, held
     in app.state from startup to shutdown."""
@@ -60,6 +79,9 @@ def _lifespan(
             settings.cache_dir,
         )
         app.state.engine = engine
+        app.state.embedder = embedder
+        if warm_embedder:
+            warm_up(embedder, app)
         app.state.sessionmaker = create_sessionmaker(engine)
         vectors = VectorStore(embedder)
         indexes = IndexBuilder(engine)
@@ -83,21 +105,28 @@ def _lifespan(
     return lifespan
 
 
-def create_app(settings: Settings | None = None, database_url: str | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, database_url: str | None = None, *, warm_embedder: bool = True
+) -> FastAPI:
     settings = settings or get_settings()
     url = database_url or settings.database_url
     if not url:
         raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
     metrics = Metrics()
 
-    lifespan = _lifespan(settings, url, metrics)
+    lifespan = _lifespan(settings, url, metrics, warm_embedder)
 
     app = FastAPI(
         title="Rememberer",
         version=__version__,
         summary="Experience memory for LLM agents: retrieval of exemplars and n-step Q-learning",
         lifespan=lifespan,
+        # A trailing slash gets a 404 saying to drop it (api.request_errors), not an empty 307.
+        redirect_slashes=False,
+        docs_url=None,  # served by install_docs, from local files
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     for resource in (memories, search, learning, episodes, records, reflections):
         app.include_router(resource.router)
@@ -132,6 +161,10 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
                 status_code=503,
                 content={"status": f"migrations pending: at {revision}, need {head_revision()}"},
             )
+        if warm_embedder and not request.app.state.embedder.loaded:
+            status = request.app.state.embedder_error or "embedder loading"
+            return JSONResponse(status_code=503, content={"status": status})
         return JSONResponse(content={"status": "ready"})
 
+    describe_operations(app)
     return app

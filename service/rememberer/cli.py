@@ -1,5 +1,5 @@
 """`rememberer serve`, `rememberer migrate`, `rememberer prepare-embedder`, and
-`import`/`export` (rememberer.transfer)."""
+`import`/`export` (in rememberer.interop.transfer)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from pydantic import ValidationError
+
 from rememberer.config import Settings
 from rememberer.observability import configure_logging
 
@@ -21,7 +23,13 @@ logger = logging.getLogger("rememberer")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rememberer", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="rememberer",
+        description="Rememberer: experience memory as a service for LLM agents.",
+        epilog="Settings come from REMEMBERER_* environment variables (or a .env file); "
+        "`rememberer COMMAND --help` lists each command's options. "
+        "Example: rememberer serve, then open http://127.0.0.1:8000/docs",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (
         ("serve", "run the HTTP service (embedded PostgreSQL unless a database URL is given)"),
@@ -51,12 +59,30 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     overrides = {
-        "database_url": args.database_url,
-        "data_dir": args.data_dir,
+        "database_url": getattr(args, "database_url", None),
+        "data_dir": getattr(args, "data_dir", None),
         "host": getattr(args, "host", None),
         "port": getattr(args, "port", None),
     }
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        # One line a person can act on, instead of pydantic's traceback (in a container,
+        # restarted over and over).
+        raise SystemExit(f"rememberer: invalid setting: {settings_problems(exc)}") from None
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """`REMEMBERER_ADMIN_KEY: String should have at least 16 characters; ...`, never a value."""
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        message = error["msg"]
+        if error["type"] in ("too_short", "string_too_short"):  # SecretStr says "items"
+            message = f"must be at least {error.get('ctx', {}).get('min_length')} characters"
+        problems.append(f"{prefix}{field.upper()}: {message}")
+    return "; ".join(problems)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return transfer.run(args)
     if args.command == "prepare-embedder":
-        return _prepare_embedder(Settings())
+        return _prepare_embedder(_settings(args))
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
     if args.command == "serve" and not exposure_allowed(settings, insecure=args.insecure):
@@ -83,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     embedded = None if settings.database_url else EmbeddedPostgres(settings.data_dir)
     try:
         url = settings.database_url or embedded.start()  # type: ignore[union-attr]
+        if embedded is not None:
+            logger.info("data in %s (embedded PostgreSQL)", settings.data_dir)
         upgrade(url)
         if args.command == "serve":
             _serve(settings, url)
@@ -112,11 +140,14 @@ def _serve(settings: Settings, url: str) -> None:
     # is stopped on the way out.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_normally)
-    logger.info("serving on http://%s:%d (docs at /docs)", settings.host, settings.port)
+    base = f"http://{settings.host}:{settings.port}"
+    logger.info("serving on %s", base)
+    logger.info("API docs at %s/docs", base)
     options: dict[str, Any] = dict(
         host=settings.host,
         port=settings.port,
-        log_level=settings.log_level,
+        # Left to configure_logging (uvicorn's start-up steps are quiet unless debugging).
+        log_level=None,
         # Our own JSON logs and access lines (with request ids) replace uvicorn's.
         log_config=None,
         access_log=False,

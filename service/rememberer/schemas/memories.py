@@ -18,18 +18,63 @@ from rememberer.schemas.common import (
 
 
 class MemorySettings(StrictModel):
-    gamma: float = Field(1.0, ge=0.0, le=1.0)
-    n_step: int | None = Field(1, ge=1, le=1000)
-    update_mode: UpdateMode = "mean"
-    learning_rate: float = Field(0.1, gt=0.0, le=1.0)
-    lambda_: float = Field(0.5, ge=0.0, le=1.0, alias="lambda")
-    action_history_mode: ActionHistoryMode = "shortest"
-    item_capacity: int | None = Field(None, ge=1, le=100_000_000)
-    action_capacity: int | None = Field(None, ge=1, le=100_000)
-    embedder: EmbedderName = "all-MiniLM-L6-v2"
-    dimension: int = Field(384, ge=1, le=MAX_DIMENSION)
-    double_q: bool = False
-    observation_similarity: ObservationSimilarity = "embedding"
+    gamma: float = Field(
+        1.0, ge=0.0, le=1.0, description="discount γ of later rewards in the update targets"
+    )
+    n_step: int | None = Field(
+        1,
+        ge=1,
+        le=1000,
+        description="horizon n of the n-step target; null: Monte-Carlo (the return to the "
+        "episode's end, no bootstrap)",
+    )
+    update_mode: UpdateMode = Field(
+        "mean",
+        description="mean: q is the mean of every target seen (step 1/visits); const: q moves "
+        "by learning_rate towards each target",
+    )
+    learning_rate: float = Field(
+        0.1, gt=0.0, le=1.0, description='step size α of update_mode "const"'
+    )
+    lambda_: float = Field(
+        0.5,
+        ge=0.0,
+        le=1.0,
+        alias="lambda",
+        description="retrieval weight of task similarity: λ·sim(task) + (1−λ)·sim(observation)",
+    )
+    action_history_mode: ActionHistoryMode = Field(
+        "shortest", description="which action history a revisited state keeps"
+    )
+    item_capacity: int | None = Field(
+        None,
+        ge=1,
+        le=100_000_000,
+        description="most records kept; when full a new state replaces the most redundant "
+        "record if it is less redundant; null: unlimited",
+    )
+    action_capacity: int | None = Field(
+        None,
+        ge=1,
+        le=100_000,
+        description="most actions per record (the lowest q goes first); null: unlimited",
+    )
+    embedder: EmbedderName = Field(
+        "all-MiniLM-L6-v2",
+        description="who embeds texts: the service's all-MiniLM-L6-v2, or the client "
+        "(PUT .../embeddings)",
+    )
+    dimension: int = Field(
+        384, ge=1, le=MAX_DIMENSION, description="vector length (client vectors); 384 otherwise"
+    )
+    double_q: bool = Field(
+        False, description="two estimates per action value (double Q-learning); q is their mean"
+    )
+    observation_similarity: ObservationSimilarity = Field(
+        "embedding",
+        description="embedding: cosine of sentence embeddings; lcs: LCS of the screens' "
+        "element tags (WikiHow)",
+    )
     bootstrap_min_score: float | None = Field(
         None,
         ge=-1.0,
@@ -44,7 +89,7 @@ class MemorySettings(StrictModel):
 
 
 class MemoryCreate(MemorySettings):
-    name: MemoryName
+    name: MemoryName = Field(description="the memory's name: letters, digits, '.', '_', '-'")
 
 
 class Memory(MemorySettings):

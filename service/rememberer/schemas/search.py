@@ -47,12 +47,20 @@ class Exemplar(Record):
 
 
 class RetrieveRequest(StrictModel):
-    task: Text
-    observation: Text
-    k: int = Field(2, ge=1, le=MAX_K)
-    lambda_: float | None = Field(None, ge=0.0, le=1.0, alias="lambda")
+    task: Text = Field(description="the agent's task (instruction)")
+    observation: Text = Field(description="what the agent sees now")
+    k: int = Field(2, ge=1, le=MAX_K, description="how many exemplars to return")
+    lambda_: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        alias="lambda",
+        description="task weight for this query; null: the memory's lambda",
+    )
     # The task's newest reflections to return beside the exemplars (0: none, key left out).
-    reflections: int = Field(0, ge=0, le=MAX_K)
+    reflections: int = Field(
+        0, ge=0, le=MAX_K, description="the task's newest reflections to add (0: none)"
+    )
     min_score: float | None = Field(
         None,
         ge=-1.0,

