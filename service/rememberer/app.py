@@ -23,6 +23,7 @@ from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.embedding.embedder import SentenceEmbedder
 from rememberer.errors import Conflict, MemoryNotFound, RemembererError, Unavailable
+from rememberer.mcp_server.http import McpEndpoint
 from rememberer.memories.catalog import MemoryCache
 from rememberer.observability import (
     REQUEST_ID,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     if not url:
         raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
     metrics = Metrics()
+    mcp = McpEndpoint(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,7 +159,8 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
             metrics=metrics,
         )
         try:
-            yield
+            async with mcp.running(app, app.state.sessionmaker):
+                yield
         finally:
             await embedder.aclose()
             await indexes.aclose()
@@ -174,6 +177,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.include_router(resource.router)
     app.include_router(keys.router)
     app.include_router(stats_router)
+    app.add_route("/mcp", mcp, include_in_schema=False)  # MCP over Streamable HTTP
     if settings.admin_key is not None:
         document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.
