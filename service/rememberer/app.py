@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
 
 from rememberer import __version__
 from rememberer.api import keys, learning, memories, records, reflections, search
@@ -177,7 +178,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
         app.include_router(resource.router)
     app.include_router(keys.router)
     app.include_router(stats_router)
-    app.add_route("/mcp", mcp, include_in_schema=False)  # MCP over Streamable HTTP
+    app.router.routes.append(Route("/mcp", mcp))  # MCP over Streamable HTTP (an ASGI app)
     if settings.admin_key is not None:
         document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.

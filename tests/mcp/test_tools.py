@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -14,22 +14,30 @@ from tests.concurrent_agents import PATH, TASK
 from tests.conftest import ServerThread
 from tests.mcp.conftest import create_memory, http_mcp, stdio_mcp, structured, text_of
 
-TOOLS = {"list_memories", "describe_memory", "retrieve_experiences", "record_steps",
-         "add_reflection"}
+TOOLS = {
+    "list_memories",
+    "describe_memory",
+    "retrieve_experiences",
+    "record_steps",
+    "add_reflection",
+}
 
 Connect = Callable[[str], AbstractAsyncContextManager[Client]]
 
 
-@pytest.fixture(params=["http", "stdio"])
-async def mcp_client(request: pytest.FixtureRequest, server: ServerThread) -> AsyncIterator[Client]:
-    connect = http_mcp if request.param == "http" else stdio_mcp
-    async with connect(server.url) as client:
-        yield client
+# A fixture cannot hold the client: anyio needs it closed in the task that opened it.
+CONNECTS = pytest.mark.parametrize("connect", [http_mcp, stdio_mcp], ids=["http", "stdio"])
 
 
 def step(number: int, reward: float, done: bool = False) -> dict[str, Any]:
-    return {"step": number, "observation": PATH[number], "action": "forward",
-            "reward": reward, "next_observation": PATH[number + 1], "done": done}
+    return {
+        "step": number,
+        "observation": PATH[number],
+        "action": "forward",
+        "reward": reward,
+        "next_observation": PATH[number + 1],
+        "done": done,
+    }
 
 
 async def record(client: Client, memory: str, episode: str, *steps: dict[str, Any]) -> Any:
@@ -37,64 +45,82 @@ async def record(client: Client, memory: str, episode: str, *steps: dict[str, An
     return await client.call_tool("record_steps", arguments)
 
 
+@CONNECTS
 async def test_an_episode_through_the_tools(
-    mcp_client: Client, api: httpx.Client, memory_name: str
+    connect: Connect, server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
-    create_memory(api, memory_name)
-    tools = {tool.name for tool in (await mcp_client.list_tools()).tools}
-    assert tools >= TOOLS
-    listed = structured(await mcp_client.call_tool("list_memories", {}))
-    assert memory_name in [m["name"] for m in listed["memories"]]
-    ask = {"memory": memory_name, "task": TASK, "observation": "s0", "k": 2}
-    before = await mcp_client.call_tool("retrieve_experiences", ask)
-    assert structured(before)["exemplars"] == []
-    for number, reward in enumerate([0.5, 0.25, 1.0]):
-        answer = structured(await record(mcp_client, memory_name, "e1", step(number, reward, number == 2)))
-        assert answer["updated"][0]["q"] == pytest.approx(reward)  # gamma 0, first visit
-    after = await mcp_client.call_tool("retrieve_experiences", ask)
-    exemplar = structured(after)["exemplars"][0]
-    assert exemplar["observation"] == "s0"
-    assert exemplar["actions"][0]["q"] == pytest.approx(0.5)
-    assert "Encouraged:\n- forward -> Q = 0.50" in text_of(after)
-    described = structured(await mcp_client.call_tool("describe_memory", {"memory": memory_name}))
-    assert described["memory"]["records"] == 3
+    async with connect(server.url) as mcp_client:
+        create_memory(api, memory_name)
+        tools = {tool.name for tool in (await mcp_client.list_tools()).tools}
+        assert tools >= TOOLS
+        listed = structured(await mcp_client.call_tool("list_memories", {}))
+        assert memory_name in [m["name"] for m in listed["memories"]]
+        ask = {"memory": memory_name, "task": TASK, "observation": "s0", "k": 2}
+        before = await mcp_client.call_tool("retrieve_experiences", ask)
+        assert structured(before)["exemplars"] == []
+        for number, reward in enumerate([0.5, 0.25, 1.0]):
+            answer = structured(
+                await record(mcp_client, memory_name, "e1", step(number, reward, number == 2))
+            )
+            assert answer["updated"][0]["q"] == pytest.approx(reward)  # gamma 0, first visit
+        after = await mcp_client.call_tool("retrieve_experiences", ask)
+        exemplar = structured(after)["exemplars"][0]
+        assert exemplar["observation"] == "s0"
+        assert exemplar["actions"][0]["q"] == pytest.approx(0.5)
+        assert "Encouraged:\n- forward -> Q = 0.50" in text_of(after)
+        described = structured(
+            await mcp_client.call_tool("describe_memory", {"memory": memory_name})
+        )
+        assert described["memory"]["records"] == 3
 
 
+@CONNECTS
 async def test_a_repeated_step_answers_as_before_and_a_skipped_one_is_an_error(
-    mcp_client: Client, api: httpx.Client, memory_name: str
+    connect: Connect, server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
-    create_memory(api, memory_name)
-    first = structured(await record(mcp_client, memory_name, "e1", step(0, 1.0)))
-    again = structured(await record(mcp_client, memory_name, "e1", step(0, 1.0)))
-    assert again == first
-    skipped = await record(mcp_client, memory_name, "e1", step(2, 1.0))
-    assert skipped.is_error
-    assert "out_of_order" in text_of(skipped)
-    visits = api.get(f"/v1/memories/{memory_name}/records").json()["items"][0]["visits"]
-    assert visits == 1
+    async with connect(server.url) as mcp_client:
+        create_memory(api, memory_name)
+        first = structured(await record(mcp_client, memory_name, "e1", step(0, 1.0)))
+        again = structured(await record(mcp_client, memory_name, "e1", step(0, 1.0)))
+        assert again == first
+        skipped = await record(mcp_client, memory_name, "e1", step(2, 1.0))
+        assert skipped.is_error
+        assert "out_of_order" in text_of(skipped)
+        ask = {"memory": memory_name, "task": TASK, "observation": "s0"}
+        got = structured(await mcp_client.call_tool("retrieve_experiences", ask))
+        assert got["exemplars"][0]["actions"][0]["visits"] == 1  # the repeat taught nothing
 
 
+@CONNECTS
 async def test_errors_are_tool_errors_with_the_service_message(
-    mcp_client: Client, api: httpx.Client, memory_name: str
+    connect: Connect, server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
-    ask = {"memory": memory_name, "task": TASK, "observation": "s0"}
-    missing = await mcp_client.call_tool("retrieve_experiences", ask)
-    assert missing.is_error and "memory_not_found" in text_of(missing)
-    create_memory(api, memory_name)
-    hostile = await mcp_client.call_tool("retrieve_experiences", {**ask, "task": "a\x00b"})
-    assert hostile.is_error
-    still = await mcp_client.call_tool("list_memories", {})
-    assert not still.is_error
+    async with connect(server.url) as mcp_client:
+        ask = {"memory": memory_name, "task": TASK, "observation": "s0"}
+        missing = await mcp_client.call_tool("retrieve_experiences", ask)
+        assert missing.is_error and "memory_not_found" in text_of(missing)
+        create_memory(api, memory_name)
+        hostile = await mcp_client.call_tool("retrieve_experiences", {**ask, "task": "a\x00b"})
+        assert hostile.is_error
+        still = await mcp_client.call_tool("list_memories", {})
+        assert not still.is_error
 
 
+@CONNECTS
 async def test_reflections_come_back_with_the_experiences(
-    mcp_client: Client, api: httpx.Client, memory_name: str
+    connect: Connect, server: ServerThread, api: httpx.Client, memory_name: str
 ) -> None:
-    create_memory(api, memory_name)
-    structured(await record(mcp_client, memory_name, "e1", step(0, -1.0, True)))
-    lesson = {"memory": memory_name, "task": TASK, "episode_id": "e1", "text": "go back first"}
-    structured(await mcp_client.call_tool("add_reflection", lesson))
-    ask = {"memory": memory_name, "task": TASK, "observation": "s0", "include_reflections": True}
-    got = await mcp_client.call_tool("retrieve_experiences", ask)
-    assert [r["text"] for r in structured(got)["reflections"]] == ["go back first"]
-    assert "Trial 1: go back first" in text_of(got)
+    async with connect(server.url) as mcp_client:
+        create_memory(api, memory_name)
+        structured(await record(mcp_client, memory_name, "e1", step(0, -1.0, True)))
+        lesson = {"memory": memory_name, "task": TASK, "episode_id": "e1", "text": "go back first"}
+        structured(await mcp_client.call_tool("add_reflection", lesson))
+        ask = {
+            "memory": memory_name,
+            "task": TASK,
+            "observation": "s0",
+            "include_reflections": True,
+        }
+        got = await mcp_client.call_tool("retrieve_experiences", ask)
+        assert [r["text"] for r in structured(got)["reflections"]] == ["go back first"]
+        assert "Trial 1: go back first" in text_of(got)

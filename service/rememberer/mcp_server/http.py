@@ -38,9 +38,7 @@ RECENT_SQL = text(
 
 
 def caller_authorization(ctx: Context) -> str | None:
-    request = ctx.request_context.request
-    headers = getattr(request, "headers", None) or ctx.request_context.headers or {}
-    value = headers.get("authorization")
+    value = (ctx.headers or {}).get("authorization")
     return str(value) if value else None
 
 

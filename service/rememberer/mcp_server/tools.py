@@ -105,8 +105,11 @@ def answer(text: str, data: BaseModel) -> CallToolResult:
 
 
 def render_update(result: UpdateResult) -> str:
-    lines = [f"- {v.action} in '{v.observation[:80]}': Q = {v.q:.2f} ({v.visits} visits)"
-             + (" [not kept: memory full]" if v.dropped else "") for v in result.updated]
+    lines = [
+        f"- {v.action} in '{v.observation[:80]}': Q = {v.q:.2f} ({v.visits} visits)"
+        + (" [not kept: memory full]" if v.dropped else "")
+        for v in result.updated
+    ]
     state = "finished" if result.episode.done else f"next step {result.episode.next_step}"
     head = f"Recorded. Episode {result.episode.episode_id!r}: {state}."
     return "\n".join([head, "Values learned:" if lines else "No value changed yet.", *lines])
@@ -173,9 +176,7 @@ class MemoryTools:
         discouraged ones (Q <= 0). Prefer encouraged actions; avoid discouraged ones."""
         client = self.backend.client(ctx)
         if include_reflections:
-            got = await guarded(
-                client.retrieve_with_reflections(memory, task, observation, k=k)
-            )
+            got = await guarded(client.retrieve_with_reflections(memory, task, observation, k=k))
             found = Experiences(exemplars=got.exemplars, reflections=got.reflections)
         else:
             found = Experiences(
@@ -229,9 +230,9 @@ class MemoryTools:
             self.add_reflection,
         ):
             server.add_tool(tool)
-        server.resource(
-            "rememberer://memories/{memory}/settings", mime_type="application/json"
-        )(self.memory_settings)
+        server.resource("rememberer://memories/{memory}/settings", mime_type="application/json")(
+            self.memory_settings
+        )
 
 
 INSTRUCTIONS = (
@@ -245,4 +246,3 @@ def build_server(backend: Backend) -> MCPServer:
     server: MCPServer = MCPServer("rememberer", instructions=INSTRUCTIONS)
     MemoryTools(backend).register(server)
     return server
-
