@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
+from starlette.routing import Route
 
 from rememberer import __version__
 from rememberer.api import episodes, keys, learning, memories, records, reflections, search
@@ -23,6 +24,7 @@ from rememberer.api.limits import BodyLimitMiddleware
 from rememberer.api.stats import router as stats_router
 from rememberer.config import Settings, get_settings
 from rememberer.embedding.embedder import SentenceEmbedder
+from rememberer.mcp_server.http import McpEndpoint
 from rememberer.memories.catalog import MemoryCache
 from rememberer.observability import (
     Metrics,
@@ -63,7 +65,7 @@ def warm_up(embedder: SentenceEmbedder, app: FastAPI) -> None:
 
 
 def _lifespan(
-    settings: Settings, url: str, metrics: Metrics, warm_embedder: bool
+    settings: Settings, url: str, metrics: Metrics, mcp: McpEndpoint, warm_embedder: bool
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """The app's resources: the engine, the embedder, vector store and index builder, held
     in app.state from startup to shutdown."""
@@ -96,7 +98,8 @@ def _lifespan(
             metrics=metrics,
         )
         try:
-            yield
+            async with mcp.running(app):
+                yield
         finally:
             await embedder.aclose()
             await indexes.aclose()
@@ -113,8 +116,8 @@ def create_app(
     if not url:
         raise RuntimeError("create_app needs a database URL (REMEMBERER_DATABASE_URL)")
     metrics = Metrics()
-
-    lifespan = _lifespan(settings, url, metrics, warm_embedder)
+    mcp = McpEndpoint(settings)
+    lifespan = _lifespan(settings, url, metrics, mcp, warm_embedder)
 
     app = FastAPI(
         title="Rememberer",
@@ -132,6 +135,7 @@ def create_app(
         app.include_router(resource.router)
     app.include_router(keys.router)
     app.include_router(stats_router)
+    app.router.routes.append(Route("/mcp", mcp))  # MCP over Streamable HTTP (an ASGI app)
     if settings.admin_key is not None:
         document_bearer_auth(app)
     # The last added is the outermost: every answer, a 413 too, gets its request id.

@@ -51,6 +51,9 @@ def _parser() -> argparse.ArgumentParser:
         help="convert the embedding model for the OpenVINO backend into the cache now "
         "(the service does it on first use otherwise); for images and read-only caches",
     )
+    mcp = commands.add_parser("mcp", help="serve the MCP tools over stdio, backed by a service")
+    mcp.add_argument("--url", required=True, help="the running service, e.g. http://host:8000")
+    mcp.add_argument("--api-key", help="its key (env REMEMBERER_API_KEY)")
     from rememberer.interop import transfer
 
     transfer.add_commands(commands)
@@ -91,6 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from rememberer.interop import transfer
 
         return transfer.run(args)
+    if args.command == "mcp":
+        import anyio
+
+        from rememberer.mcp_server.stdio import serve_stdio
+
+        anyio.run(serve_stdio, args.url, args.api_key)
+        return 0
     if args.command == "prepare-embedder":
         return _prepare_embedder(_settings(args))
     settings = _settings(args)

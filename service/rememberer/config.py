@@ -86,6 +86,12 @@ class Settings(BaseSettings):
         description="bearer key with every right; set: every /v1 request needs a key",
     )
     log_format: Literal["json", "text"] = "json"
+    mcp_allowed_hosts: str = Field(
+        "*",
+        description="Host headers /mcp accepts, comma-separated ('host', 'host:port', "
+        "'host:*'); '*': any (the SDK's DNS-rebinding check is for keyless local servers; "
+        "this one sits behind keys and proxies)",
+    )
     shutdown_timeout: int = Field(
         10, ge=1, le=3600, description="seconds that in-flight requests get to finish on SIGTERM"
     )

@@ -36,13 +36,18 @@ def is_v1(path: str) -> bool:
     return path == "/v1" or path.startswith("/v1/")
 
 
+def needs_key(path: str) -> bool:
+    """/v1, and /mcp whose tools reach /v1 with the same key."""
+    return is_v1(path) or path == "/mcp" or path.startswith("/mcp/")
+
+
 class AuthenticationMiddleware:
     def __init__(self, app: ASGIApp, admin_key: SecretStr | None) -> None:
         self.app = app
         self.admin_key = admin_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.admin_key is not None and is_v1(scope["path"]):
+        if scope["type"] == "http" and self.admin_key is not None and needs_key(scope["path"]):
             key = bearer_key(header(scope, b"authorization"))
             try:
                 async with scope["app"].state.sessionmaker() as session:
