@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rememberer import __version__
+from rememberer import __version__, ui
 from rememberer.api import keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None, database_url: str | None = None
     app.include_router(stats_router)
     if settings.admin_key is not None:
         document_bearer_auth(app)
+    ui.mount(app, settings)
     # The last added is the outermost: every answer, a 413 too, gets its request id.
     app.add_middleware(AuthenticationMiddleware, admin_key=settings.admin_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
