@@ -177,7 +177,8 @@ async def nearest_records(
     vector = await session.scalar(_EMBEDDING, {"id": record.record_id})
     if vector is None:
         return []
-    whole = np.asarray(vector, dtype=np.float32)
+    values = vector.to_numpy() if hasattr(vector, "to_numpy") else vector
+    whole = np.asarray(values, dtype=np.float32)
     task, observation = whole[: memory.dimension], whole[memory.dimension :]
     ranked = await retrieval.rank(
         session,

@@ -26,8 +26,8 @@ STATIC = Path(__file__).parent / "static"
 def number(value: float | int | None, digits: int = 3) -> str:
     if value is None:
         return "—"
-    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
-        return f"{int(value):,}" if math.isfinite(value) else str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
     return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
 
 
