@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench screenshots clean
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ test: lint
 # Not part of `make test`: seeds 1k/10k/100k-record memories and writes docs/BENCHMARKS.md.
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.run $(ARGS)
+
+# The memory inspector's main pages as PNGs in docs/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.ui.screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -12,7 +12,7 @@ WIDTH = 760
 HEIGHT = 300
 LEFT = 64  # room for the y tick labels and the axis title
 RIGHT = 16
-TOP = 16
+TOP = 40  # room for the legend above the plot area
 BOTTOM = 52  # room for the x tick labels and the axis title
 TICKS = 5
 
@@ -76,9 +76,12 @@ def nice_range(low: float, high: float) -> tuple[float, float, float]:
 
 
 def tick_label(value: float, step: float) -> str:
-    decimals = max(0, -math.floor(math.log10(step))) if step < 1 else 0
+    """As many decimals as the step needs (0.25 -> 2), none trailing."""
+    decimals = max(0, 2 - math.floor(math.log10(step)))
     text = f"{value:.{decimals}f}"
-    return "0" if text.strip("-0.") == "" else text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def _x_ticks(count: int, left: int, right: int) -> list[Tick]:
