@@ -36,24 +36,18 @@ SEARCH_TIMEOUT_MS = 3000
 QUERY_CANCELED = "57014"
 NEIGHBOURS = 5
 
-# A record's best q, for the rows shown (one index lookup each).
+# A record's best q (one index probe of its action values).
 _BEST_Q = (
     "COALESCE((SELECT max(a.q) FROM action_values a WHERE a.record_id = r.id), '-Infinity'::float8)"
 )
-# Sorting by best q ranks every record of the memory: one hash aggregate over the memory's
-# action values beats a lookup per record (measured on 100k records: docs/BENCHMARKS-ui.md).
-_BEST_Q_JOIN = """
-    LEFT JOIN (
-      SELECT a.record_id, max(a.q) AS best FROM action_values a
-      JOIN records x ON x.id = a.record_id WHERE x.memory_id = :m GROUP BY a.record_id
-    ) b ON b.record_id = r.id
-"""
 # Sort key expression, direction. Every order ends with the id, so keys are unique.
 _ORDERS: dict[Sort, tuple[str, str]] = {
     "newest": ("r.id", "DESC"),
     "oldest": ("r.id", "ASC"),
     "visits": ("r.visits", "DESC"),
-    "best_q": ("COALESCE(b.best, '-Infinity'::float8)", "DESC"),
+    # No index serves it: every record's best q is looked up (one index probe each). A hash
+    # aggregate of the memory's action values measured slower (docs/BENCHMARKS-ui.md).
+    "best_q": (_BEST_Q, "DESC"),
 }
 
 
@@ -109,11 +103,10 @@ def _records_sql(sort: Sort, searching: bool, after: bool) -> str:
         where.append(f"r.id {compare} :after_id")
     elif after:
         where.append(f"({key}, r.id) {compare} (:after_value, :after_id)")
-    join = _BEST_Q_JOIN if sort == "best_q" else ""
     # The page's keys first, from narrow rows; its texts and actions only for those.
     return f"""
         WITH page AS (
-          SELECT r.id, {key} AS sort_value FROM records r {join}
+          SELECT r.id, {key} AS sort_value FROM records r
           WHERE {" AND ".join(where)}
           ORDER BY {key} {direction}, r.id {direction} LIMIT :n
         )
