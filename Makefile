@@ -8,7 +8,7 @@ TORCH_VERSION := 2.13.0
 # of NVIDIA wheels that the embedder never uses. Override with TORCH_INDEX=<url>.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install serve test lint bench clean
+.PHONY: install serve test lint bench screenshots clean
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: lint
 # Not part of `make test`: seeds 1k/10k/100k-record memories and writes docs/BENCHMARKS.md.
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.run $(ARGS)
+
+# The memory inspector's main pages as PNGs in docs/ (needs chromium and chromium-driver).
+screenshots: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.ui.screenshots
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

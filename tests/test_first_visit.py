@@ -49,9 +49,12 @@ def test_readiness_waits_for_the_embedder(
         assert client.get("/readyz").json() == {"status": "ready"}
 
 
-def test_root_leads_to_the_docs_which_need_no_cdn(api: httpx.Client) -> None:
+def test_root_leads_to_the_inspector_which_links_the_docs_which_need_no_cdn(
+    api: httpx.Client,
+) -> None:
     root = api.get("/", follow_redirects=False)
-    assert root.status_code in (302, 307) and root.headers["location"] == "/docs"
+    assert root.status_code in (302, 307) and root.headers["location"] == "/ui"
+    assert 'href="/docs"' in api.get("/ui").text
     page = api.get("/docs")
     assert page.status_code == 200
     assert "cdn." not in page.text and "https://" not in page.text.split("<body>")[-1]

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from starlette.routing import Route
 
-from rememberer import __version__
+from rememberer import __version__, ui
 from rememberer.api import episodes, keys, learning, memories, records, reflections, search
 from rememberer.api.auth import AuthenticationMiddleware, document_bearer_auth
 from rememberer.api.deps import Services
@@ -138,6 +138,7 @@ def create_app(
     app.router.routes.append(Route("/mcp", mcp))  # MCP over Streamable HTTP (an ASGI app)
     if settings.admin_key is not None:
         document_bearer_auth(app)
+    ui.mount(app, settings)
     # The last added is the outermost: every answer, a 413 too, gets its request id.
     app.add_middleware(AuthenticationMiddleware, admin_key=settings.admin_key)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

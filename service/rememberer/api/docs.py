@@ -1,12 +1,13 @@
 """The interactive API docs at /docs, served with Swagger UI's files from the service itself
 (the `swagger-ui-bundle` package): they work offline and behind firewalls, where FastAPI's
-default page (scripts from a CDN) stays blank. `GET /` sends people to them."""
+default page (scripts from a CDN) stays blank. (`GET /` leads to the inspector, /ui, which
+links here.)"""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/docs/assets"
@@ -27,7 +28,3 @@ def install_docs(app: FastAPI) -> None:
             swagger_css_url=f"{ASSETS}/swagger-ui.css",
             swagger_favicon_url=f"{ASSETS}/favicon-32x32.png",
         )
-
-    @app.get("/", include_in_schema=False)
-    async def home() -> RedirectResponse:
-        return RedirectResponse("/docs", status_code=307)

@@ -1,0 +1,66 @@
+"""Debian's headless Chromium (through its chromedriver; nothing is downloaded) and small
+Selenium helpers, for the inspector's browser tests and `make screenshots`."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+WAIT = 15
+REQUIRE_BROWSER = "REMEMBERER_REQUIRE_BROWSER"
+CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+def chromium_path() -> str | None:
+    """The installed Chromium with its chromedriver, or None."""
+    if not os.path.exists(CHROMEDRIVER):
+        return None
+    return next((path for path in CHROMIUM if os.path.exists(path)), None)
+
+
+def start_chromium(binary: str, profile: str, height: int = 1000) -> webdriver.Chrome:
+    """A headless Chromium 1280 pixels wide with its own profile folder."""
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        f"--window-size=1280,{height}",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.implicitly_wait(0)
+    return driver
+
+
+def open_page(browser: WebDriver, url: str) -> None:
+    browser.get(url)
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
+
+
+def body_text(browser: WebDriver) -> str:
+    return str(browser.find_element(By.TAG_NAME, "body").text)
+
+
+def assert_nothing_ran(browser: WebDriver) -> None:
+    assert browser.execute_script("return window.__xss === undefined"), "hostile text ran"
+    with pytest.raises(NoAlertPresentException):
+        browser.switch_to.alert.text  # noqa: B018 (raises without an alert)
