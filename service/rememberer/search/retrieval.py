@@ -30,10 +30,18 @@ from rememberer.search.lcs import ElementSimilarity
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
 TIE_MARGIN = 10
+# Candidates per result that the index proposes and the full-precision vectors rescore: the
+# index orders by half-precision vectors, whose rounding reorders records whose scores are
+# closer than about 1e-3, common where many records share a task or a room.
+RESCORED_PER_RESULT = 8
 # ef_search grows with the candidates asked for: the configured value is the one measured
-# for k = 5 (15 candidates, docs/BENCHMARKS.md); pgvector allows at most 1000.
+# for k = 5 (15 candidates) at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
+# How much longer the candidate list gets at λ = 0 or 1 than at λ = 0.5 (linearly between).
+# The graph links whole [task; observation] vectors; a query weighing one half only is least
+# like them, and on every distribution measured its recall needs about twice the list.
+LAMBDA_EF_GROWTH = 1.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -65,6 +73,26 @@ class Ranked:
 
 def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
+
+
+def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
+    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5)."""
+    ef_search = ef_search_for(candidates, configured)
+    if lambda_ is None:
+        return ef_search
+    lopsided = abs(2.0 * lambda_ - 1.0)  # 0 at λ = 0.5, 1 at λ = 0 or 1
+    return min(MAX_EF_SEARCH, round(ef_search * (1.0 + LAMBDA_EF_GROWTH * lopsided)))
+
+
+def rescored_candidates(k: int) -> int:
+    """How many candidates the index proposes for the k best records."""
+    return RESCORED_PER_RESULT * k + TIE_MARGIN
+
+
+def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched) for the k best records at λ."""
+    candidates = rescored_candidates(k)
+    return ef_search_at(candidates, configured, lambda_), candidates
 
 
 def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
@@ -109,14 +137,18 @@ class _Decision:
 
 
 async def uses_index(
-    session: AsyncSession, memory: MemoryInfo, params: SearchParams, candidates: int
+    session: AsyncSession,
+    memory: MemoryInfo,
+    params: SearchParams,
+    candidates: int,
+    lambda_: float | None = None,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
     trip (a capped count with the index's state, or the index's settings), none after
     that. A memory past the exact scan without a usable index gets one built (indexing.py)
     and is scanned exactly until it is ready."""
-    ef_search = ef_search_for(candidates, params.ef_search)
+    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -210,13 +242,14 @@ async def rank(
     if by_elements and observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     if not by_elements:
-        index = await uses_index(session, memory, params, k + TIE_MARGIN)
-        binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
+        candidates = rescored_candidates(k)
+        index = await uses_index(session, memory, params, candidates, lambda_)
+        binds = search_binds(task, observation, lambda_, k, candidates)
         return [
             _ranked(row) for row in await session.execute(text(ranking_sql(memory, index)), binds)
         ]
     candidates = k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
-    index = await uses_index(session, memory, params, candidates)
+    index = await uses_index(session, memory, params, candidates, lambda_)
     binds = search_binds(task, observation, lambda_, k, candidates)
     rows = (await session.execute(text(candidates_sql(memory, index, True)), binds)).all()
     assert observation_text is not None
@@ -291,8 +324,9 @@ async def retrieve(
             session, memory, task, observation, k, lambda_, params, observation_text
         )
         return await exemplars(session, ranked)
-    index = await uses_index(session, memory, params, k + TIE_MARGIN)
-    binds = search_binds(task, observation, lambda_, k, k + TIE_MARGIN)
+    candidates = rescored_candidates(k)
+    index = await uses_index(session, memory, params, candidates, lambda_)
+    binds = search_binds(task, observation, lambda_, k, candidates)
     rows = await session.execute(_exemplars_sql(memory, index), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 
