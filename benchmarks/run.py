@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--recall-sizes",
         type=lambda s: [int(x) for x in s.split(",") if x],
-        default=list(defaults.recall.sizes),
-        help="memory sizes of the recall suite (every distribution; empty: none)",
+        help="memory sizes of the recall suite, every distribution at each (default: those "
+        "of --sizes from 10,000 up, else 10,000; empty: none)",
     )
     parser.add_argument("--recall-queries", type=int, default=defaults.recall.queries)
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -209,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    recall_sizes = args.recall_sizes
+    if recall_sizes is None:
+        recall_sizes = [size for size in sorted(args.sizes) if size >= 10_000] or [10_000]
     options = Options(
         sizes=sorted(args.sizes),
         plan=Plan(queries=args.queries),
@@ -217,9 +220,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         tune_queries=args.tune_queries,
         import_records=args.import_records,
         recall=RecallOptions(
-            sizes=args.recall_sizes,
+            sizes=recall_sizes,
             queries=args.recall_queries,
-            shape_sizes=args.recall_sizes[:1],
+            shape_sizes=recall_sizes[:1],
         ),
         seed=args.seed,
     )

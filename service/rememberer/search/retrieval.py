@@ -35,7 +35,7 @@ TIE_MARGIN = 10
 # closer than about 1e-3, common where many records share a task or a room.
 RESCORED_PER_RESULT = 8
 # ef_search grows with the candidates asked for: the configured value is the one measured
-# for k = 5 (15 candidates) at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
+# for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
 # How much longer the candidate list gets at λ = 0 or 1 than at λ = 0.5 (linearly between).
