@@ -19,10 +19,13 @@ install: $(STAMP)
 serve: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/rememberer serve $(ARGS)
 
+# The last line fails when a generated sync SDK module is stale (client/scripts/unasync.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy --strict client/scripts
+	$(BIN)/python client/scripts/unasync.py --check
 
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q

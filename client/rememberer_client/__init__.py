@@ -11,9 +11,10 @@
 import contextlib as _contextlib
 
 from ._async_client import AsyncMemoryClient, AsyncMemoryHandle
+from ._async_episode import AsyncEpisode
 from ._base import DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from ._client import MemoryClient, MemoryHandle
-from ._episode import AsyncEpisode, Episode
+from ._episode import Episode
 from ._exceptions import (
     APIConnectionError,
     APIError,
@@ -25,6 +26,7 @@ from ._exceptions import (
     ConflictError,
     EpisodeFinishedError,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -37,7 +39,10 @@ from ._models import (
     ActionValue,
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
     EpisodeState,
+    EpisodeSummary,
+    EpisodeTransition,
     Exemplar,
     Memory,
     Page,
@@ -53,6 +58,7 @@ from ._models import (
     UpsertedRecord,
     UpsertResult,
 )
+from ._retries import RetryEvent, RetryStats
 from ._types import (
     NOT_GIVEN,
     ActionHistoryMode,
@@ -60,6 +66,7 @@ from ._types import (
     MemorySettings,
     NotGiven,
     ObservationSimilarity,
+    TaskFilter,
     UpdateMode,
 )
 from ._version import __version__
@@ -85,11 +92,15 @@ __all__ = [
     "ConflictError",
     "CreatedKey",
     "Episode",
+    "EpisodeDetail",
     "EpisodeFinishedError",
     "EpisodeState",
+    "EpisodeSummary",
+    "EpisodeTransition",
     "Exemplar",
     "ExportFormat",
     "InternalServerError",
+    "InvalidArgumentError",
     "Memory",
     "MemoryClient",
     "MemoryHandle",
@@ -108,6 +119,9 @@ __all__ = [
     "RemembererError",
     "RequestTooLargeError",
     "Retrieval",
+    "RetryEvent",
+    "RetryStats",
+    "TaskFilter",
     "Transition",
     "UnprocessableEntityError",
     "UpdateMode",

@@ -1,7 +1,9 @@
-"""The asyncio client and its memory-bound handle (twins of those in ``_client``)."""
+"""The asyncio client and its memory-bound handle."""
 
-# Per-call `timeout=` mirrors the sync API and openai-python; it bounds each HTTP
-# attempt, which asyncio.timeout() around the call cannot do without cutting retries.
+# Edit here; _client.py is generated from this file.  # unasync: source only
+
+# A per-call `timeout=` (as in openai-python) bounds each HTTP attempt, which
+# asyncio.timeout() around the whole call cannot do without cutting its retries.
 # ruff: noqa: ASYNC109
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
+from ._async_episode import AsyncEpisode
 from ._base import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
@@ -20,10 +23,12 @@ from ._base import (
     RequestSpec,
     RetryIn,
 )
-from ._episode import AsyncEpisode
+from ._exceptions import ConflictError
 from ._models import (
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
+    EpisodeSummary,
     Exemplar,
     Memory,
     Page,
@@ -36,7 +41,16 @@ from ._models import (
     UpdateResult,
     UpsertResult,
 )
-from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._retries import RetryHook, RetryStats
+from ._types import (
+    NOT_GIVEN,
+    ExportFormat,
+    MemorySettings,
+    NotGiven,
+    TaskFilter,
+    TimeoutTypes,
+)
+from ._validation import check_argument
 
 __all__ = ["AsyncMemoryClient", "AsyncMemoryHandle"]
 
@@ -44,10 +58,21 @@ _T = TypeVar("_T")
 
 
 class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
-    """Asyncio client of the Rememberer service; same options as :class:`MemoryClient`.
+    """Asyncio client of the Rememberer service.
 
-    >>> async with AsyncMemoryClient() as client:  # doctest: +SKIP
-    ...     exemplars = await client.retrieve("webshop", "buy a red mug", "search page")
+    >>> async with AsyncMemoryClient("http://127.0.0.1:8000") as client:  # doctest: +SKIP
+    ...     memory = client.memory("webshop")
+    ...     exemplars = await memory.retrieve("buy a red mug", "search page", k=2)
+
+    ``base_url`` defaults to ``$REMEMBERER_URL`` (else ``http://127.0.0.1:8000``),
+    ``api_key`` to ``$REMEMBERER_API_KEY`` and is sent as ``Authorization: Bearer``.
+    Failed connections, timeouts, 429 and 5xx answers are retried up to
+    ``max_retries`` times with exponential backoff and jitter, honouring
+    ``Retry-After``. An injected ``http_client`` is used as is and never closed by
+    this client. Every method also takes ``timeout=`` and ``max_retries=`` to
+    override the client's values for that call only. Retries are counted in
+    :attr:`retry_stats`, and ``on_retry`` (if given) is called with a
+    :class:`RetryEvent` before each one.
     """
 
     def __init__(
@@ -59,6 +84,8 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.AsyncClient | None = None,
+        on_retry: RetryHook | None = None,
+        retry_stats: RetryStats | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -66,6 +93,8 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            on_retry=on_retry,
+            retry_stats=retry_stats,
         )
         self._owns_client = http_client is None
         self._client = http_client if http_client is not None else httpx.AsyncClient()
@@ -78,8 +107,11 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
+        on_retry: RetryHook | NotGiven | None = NOT_GIVEN,
+        retry_stats: RetryStats | None = None,
     ) -> Self:
-        """A copy with some options replaced, sharing this client's connection pool."""
+        """A copy with some options replaced, sharing this client's connection pool and,
+        unless given another, its :attr:`retry_stats`. ``on_retry=None`` drops the hook."""
         return type(self)(
             **self._copy_kwargs(
                 base_url=base_url,
@@ -87,6 +119,8 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
                 timeout=timeout,
                 max_retries=max_retries,
                 default_headers=default_headers,
+                on_retry=on_retry,
+                retry_stats=retry_stats,
             )
         )
 
@@ -131,7 +165,8 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | NotGiven,
     ) -> AsyncIterator[Any]:
-        """See :meth:`MemoryClient._stream_rows`."""
+        """The JSON Lines rows of a streamed answer; retried like any request until the
+        first row arrives, never after."""
         resolved_timeout = self._resolve_timeout(timeout)
         resolved_retries = self._resolve_max_retries(max_retries)
         retries_taken = 0
@@ -189,14 +224,30 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         self,
         name: str,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
-        """See :meth:`MemoryClient.create_memory`."""
-        return await self._request(
-            self._create_memory_spec(name, settings), timeout=timeout, max_retries=max_retries
-        )
+        """Create memory ``name``; only the settings given are sent (the server defaults
+        the rest). Raises :class:`ConflictError` (``memory_exists``) if the name is taken,
+        which after a retried attempt may mean that the first attempt succeeded.
+
+        With ``exist_ok=True`` a taken name is no error if that memory has every setting
+        given here: it is returned. If some differ, the :class:`ConflictError` names them.
+        """
+        check_argument("create_memory", "exist_ok", exist_ok, bool)
+        spec = self._create_memory_spec(name, settings)
+        try:
+            return await self._request(spec, timeout=timeout, max_retries=max_retries)
+        except ConflictError as conflict:
+            if not exist_ok or conflict.code != "memory_exists":
+                raise
+            existing = await self.get_memory(name, timeout=timeout, max_retries=max_retries)
+            mismatch = self._settings_conflict(existing, settings, conflict)
+            if mismatch is not None:
+                raise mismatch from conflict
+            return existing
 
     async def get_memory(
         self,
@@ -205,7 +256,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Memory:
-        """See :meth:`MemoryClient.get_memory`."""
+        """Settings and counts of memory ``name``."""
         return await self._request(
             self._get_memory_spec(name), timeout=timeout, max_retries=max_retries
         )
@@ -218,7 +269,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Page[Memory]:
-        """See :meth:`MemoryClient.list_memories`."""
+        """One page of memories; pass ``next_cursor`` back as ``cursor`` for the next."""
         return await self._request(
             self._list_memories_spec(limit, cursor), timeout=timeout, max_retries=max_retries
         )
@@ -230,7 +281,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Memory]:
-        """Every memory, fetching pages lazily (use with ``async for``)."""
+        """Every memory, fetching pages lazily."""
         cursor: str | None = None
         while True:
             page = await self.list_memories(
@@ -249,7 +300,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
-        """See :meth:`MemoryClient.delete_memory`."""
+        """Delete memory ``name`` and everything in it."""
         await self._request(
             self._delete_memory_spec(name), timeout=timeout, max_retries=max_retries
         )
@@ -264,7 +315,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> int:
-        """See :meth:`MemoryClient.put_embeddings`."""
+        """Store client-side vectors for texts; returns how many were stored."""
         return await self._request(
             self._put_embeddings_spec(memory, embeddings), timeout=timeout, max_retries=max_retries
         )
@@ -277,12 +328,19 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         k: int = 2,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> list[Exemplar]:
-        """See :meth:`MemoryClient.retrieve`."""
+        """The ``k`` records most similar to (task, observation), best first.
+
+        ``lambda_`` overrides the memory's task-similarity weight for this query.
+        ``min_score`` leaves out records scoring below it; ``task_filter="same"`` keeps
+        only records of exactly this task, ``"other"`` only records of other tasks.
+        """
         return await self._request(
-            self._retrieve_spec(memory, task, observation, k, lambda_),
+            self._retrieve_spec(memory, task, observation, k, lambda_, min_score, task_filter),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -298,7 +356,12 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpdateResult:
-        """See :meth:`MemoryClient.update`."""
+        """Send transitions of episode ``episode_id`` (in step order, starting at 0).
+
+        ``reflection_ids`` names the reflections put in this episode's prompt (on any
+        call of the episode); each is rated when the episode ends. Retrying is safe: the
+        server applies each (episode_id, step) and each reflection use once.
+        """
         return await self._request(
             self._update_spec(memory, episode_id, task, transitions, reflection_ids),
             timeout=timeout,
@@ -315,7 +378,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Page[Record]:
-        """See :meth:`MemoryClient.list_records`."""
+        """One page of state records, optionally only those of ``task``."""
         return await self._request(
             self._list_records_spec(memory, task, limit, cursor),
             timeout=timeout,
@@ -351,7 +414,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Record:
-        """See :meth:`MemoryClient.get_record`."""
+        """One state record with its action values."""
         return await self._request(
             self._get_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
         )
@@ -364,9 +427,80 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
-        """See :meth:`MemoryClient.delete_record`."""
+        """Delete one state record."""
         await self._request(
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
+        )
+
+    # -- episodes ------------------------------------------------------------------------
+
+    async def list_episodes(
+        self,
+        memory: str,
+        task: str | None = None,
+        done: bool | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[EpisodeSummary]:
+        """One page of episodes, newest first; ``task`` and ``done`` filter them."""
+        return await self._request(
+            self._list_episodes_spec(memory, task, done, limit, cursor),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    async def iter_episodes(
+        self,
+        memory: str,
+        task: str | None = None,
+        done: bool | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[EpisodeSummary]:
+        """Every episode (optionally of ``task``, or only ended ones), fetching pages lazily."""
+        cursor: str | None = None
+        while True:
+            page = await self.list_episodes(
+                memory, task, done, page_size, cursor, timeout=timeout, max_retries=max_retries
+            )
+            for item in page.items:
+                yield item
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    async def get_episode(
+        self,
+        memory: str,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeDetail:
+        """One episode with its transitions and the action values each one changed."""
+        return await self._request(
+            self._get_episode_spec(memory, episode_id), timeout=timeout, max_retries=max_retries
+        )
+
+    async def abandon_episode(
+        self,
+        memory: str,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary:
+        """Close an open episode without updating its pending pairs (status
+        ``"abandoned"``); on a closed episode it changes nothing and answers the same."""
+        return await self._request(
+            self._abandon_episode_spec(memory, episode_id),
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     # -- reflections ---------------------------------------------------------------------
@@ -380,13 +514,16 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         reflections: int = 3,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Retrieval:
-        """See :meth:`MemoryClient.retrieve_with_reflections`."""
+        """Like :meth:`retrieve`, plus the newest ``reflections`` reflections on ``task``
+        (newest first); render both with ``format_exemplars(..., reflections=...)``."""
         return await self._request(
             self._retrieve_with_reflections_spec(
-                memory, task, observation, k, reflections, lambda_
+                memory, task, observation, k, reflections, lambda_, min_score, task_filter
             ),
             timeout=timeout,
             max_retries=max_retries,
@@ -403,7 +540,13 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Reflection:
-        """See :meth:`MemoryClient.create_reflection`."""
+        """Store a reflection on finished episode ``episode_id`` of ``task``.
+
+        ``prompt`` is what the reflecting model was asked; reflections on one prompt
+        become training pairs. The same text and prompt on the same episode return the
+        stored reflection, so retrying is safe. Raises :class:`NotFoundError` for an
+        unknown episode and :class:`ConflictError` for one that has not ended.
+        """
         return await self._request(
             self._create_reflection_spec(memory, task, episode_id, text, prompt),
             timeout=timeout,
@@ -418,7 +561,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> ReflectionDetail:
-        """See :meth:`MemoryClient.get_reflection`."""
+        """One reflection with each episode that used it and that use's rating."""
         return await self._request(
             self._get_reflection_spec(memory, reflection_id),
             timeout=timeout,
@@ -435,7 +578,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Page[Reflection]:
-        """See :meth:`MemoryClient.list_reflections`."""
+        """One page of reflections, newest first, optionally only those of ``task``."""
         return await self._request(
             self._list_reflections_spec(memory, task, limit, cursor),
             timeout=timeout,
@@ -451,12 +594,15 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[dict[str, Any]]:
-        """See :meth:`MemoryClient.export_reflections` (use with ``async for``)."""
-        async for row in self._stream_rows(
+        """Training rows, streamed: ``"jsonl"`` gives one ``{task, prompt, reflection,
+        return_before, return_after, rating, ...}`` per rated use, ``"pairs"`` gives
+        ``{prompt, chosen, rejected, ...}``. The request is sent on the first ``next()``."""
+        rows = self._stream_rows(
             self._export_reflections_spec(memory, format, task),
             timeout=timeout,
             max_retries=max_retries,
-        ):
+        )
+        async for row in rows:
             yield row
 
     async def upsert_records(
@@ -467,7 +613,11 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> UpsertResult:
-        """See :meth:`MemoryClient.upsert_records`."""
+        """Create or replace records with their action values, in one transaction.
+
+        A record whose (task, observation) exists is replaced, values and all; a new one is
+        subject to the memory's item capacity. Retrying is safe: the result is the same.
+        """
         return await self._request(
             self._upsert_records_spec(memory, items), timeout=timeout, max_retries=max_retries
         )
@@ -480,7 +630,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bool:
-        """See :meth:`MemoryClient.health`."""
+        """Liveness: ``True`` on 2xx, ``False`` on 503; other failures raise."""
         return await self._request(self._health_spec(), timeout=timeout, max_retries=max_retries)
 
     async def ready(
@@ -489,7 +639,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> bool:
-        """See :meth:`MemoryClient.ready`."""
+        """Readiness (database reachable, migrations current): ``False`` on 503."""
         return await self._request(self._ready_spec(), timeout=timeout, max_retries=max_retries)
 
     # -- API keys (admin key only) -------------------------------------------------------
@@ -502,7 +652,8 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> CreatedKey:
-        """See :meth:`MemoryClient.create_key`."""
+        """Mint a key that can use only ``memories``; its ``key`` is shown only now. (A
+        retry after a lost answer mints another; the unseen one is listed, revoke it.)"""
         return await self._request(
             self._create_key_spec(name, memories), timeout=timeout, max_retries=max_retries
         )
@@ -515,7 +666,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Page[ApiKey]:
-        """See :meth:`MemoryClient.list_keys`."""
+        """One page of keys (without their secrets)."""
         return await self._request(
             self._list_keys_spec(limit, cursor), timeout=timeout, max_retries=max_retries
         )
@@ -527,7 +678,7 @@ class AsyncMemoryClient(BaseClient[httpx.AsyncClient]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> None:
-        """See :meth:`MemoryClient.revoke_key`."""
+        """Revoke a key: it stops working at once."""
         await self._request(self._revoke_key_spec(key_id), timeout=timeout, max_retries=max_retries)
 
 
@@ -552,13 +703,15 @@ class AsyncMemoryHandle:
     async def create(
         self,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
-        """Create this memory (see :meth:`MemoryClient.create_memory`)."""
+        """Create this memory, or with ``exist_ok=True`` return it if it exists with
+        these settings (see :meth:`AsyncMemoryClient.create_memory`)."""
         return await self._client.create_memory(
-            self._name, timeout=timeout, max_retries=max_retries, **settings
+            self._name, exist_ok=exist_ok, timeout=timeout, max_retries=max_retries, **settings
         )
 
     async def get(
@@ -598,12 +751,22 @@ class AsyncMemoryHandle:
         k: int = 2,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> list[Exemplar]:
         """See :meth:`MemoryClient.retrieve`."""
         return await self._client.retrieve(
-            self._name, task, observation, k, lambda_, timeout=timeout, max_retries=max_retries
+            self._name,
+            task,
+            observation,
+            k,
+            lambda_,
+            min_score=min_score,
+            task_filter=task_filter,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     async def update(
@@ -649,7 +812,7 @@ class AsyncMemoryHandle:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[Record]:
-        """See :meth:`AsyncMemoryClient.iter_records` (use with ``async for``)."""
+        """See :meth:`AsyncMemoryClient.iter_records`."""
         return self._client.iter_records(
             self._name, task, page_size=page_size, timeout=timeout, max_retries=max_retries
         )
@@ -678,6 +841,59 @@ class AsyncMemoryHandle:
             self._name, record_id, timeout=timeout, max_retries=max_retries
         )
 
+    async def list_episodes(
+        self,
+        task: str | None = None,
+        done: bool | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[EpisodeSummary]:
+        """See :meth:`MemoryClient.list_episodes`."""
+        return await self._client.list_episodes(
+            self._name, task, done, limit, cursor, timeout=timeout, max_retries=max_retries
+        )
+
+    def iter_episodes(
+        self,
+        task: str | None = None,
+        done: bool | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> AsyncIterator[EpisodeSummary]:
+        """See :meth:`AsyncMemoryClient.iter_episodes`."""
+        return self._client.iter_episodes(
+            self._name, task, done, page_size=page_size, timeout=timeout, max_retries=max_retries
+        )
+
+    async def get_episode(
+        self,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeDetail:
+        """See :meth:`MemoryClient.get_episode`."""
+        return await self._client.get_episode(
+            self._name, episode_id, timeout=timeout, max_retries=max_retries
+        )
+
+    async def abandon_episode(
+        self,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary:
+        """See :meth:`MemoryClient.abandon_episode`."""
+        return await self._client.abandon_episode(
+            self._name, episode_id, timeout=timeout, max_retries=max_retries
+        )
+
     def episode(
         self, task: str, episode_id: str | None = None, reflection_ids: Sequence[int] = ()
     ) -> AsyncEpisode:
@@ -693,6 +909,8 @@ class AsyncMemoryHandle:
         reflections: int = 3,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Retrieval:
@@ -704,6 +922,8 @@ class AsyncMemoryHandle:
             k,
             reflections,
             lambda_,
+            min_score=min_score,
+            task_filter=task_filter,
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -757,7 +977,7 @@ class AsyncMemoryHandle:
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> AsyncIterator[dict[str, Any]]:
-        """See :meth:`AsyncMemoryClient.export_reflections` (use with ``async for``)."""
+        """See :meth:`AsyncMemoryClient.export_reflections`."""
         return self._client.export_reflections(
             self._name, format, task, timeout=timeout, max_retries=max_retries
         )

@@ -12,6 +12,8 @@ import logging
 import math
 import os
 import random
+import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +34,7 @@ from ._exceptions import (
     BadRequestError,
     ConflictError,
     InternalServerError,
+    InvalidArgumentError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
@@ -41,6 +44,8 @@ from ._exceptions import (
 from ._models import (
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
+    EpisodeSummary,
     Exemplar,
     Memory,
     Page,
@@ -55,7 +60,9 @@ from ._models import (
     _EmbeddingsStored,
     _RetrieveResponse,
 )
-from ._types import ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._retries import RetryEvent, RetryHook, RetryStats
+from ._types import ExportFormat, MemorySettings, NotGiven, TaskFilter, TimeoutTypes
+from ._validation import check_argument, strict_arguments, validate_model
 from ._version import __version__
 
 __all__ = [
@@ -98,6 +105,15 @@ _STATUS_ERRORS: dict[int, type[APIStatusError]] = {
 _SETTING_WIRE_NAMES: dict[str, str] = {
     key: ("lambda" if key == "lambda_" else key) for key in MemorySettings.__optional_keys__
 }
+_SETTING_TYPES: dict[str, Any] = typing.get_type_hints(MemorySettings)
+
+# The service's messages name HTTP routes ("create it with POST /v1/memories"); an SDK
+# user is told the method to call as well.
+_SDK_HINTS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"POST /v1/memories(?![/\w])"), "memory.create() or client.create_memory()"),
+    (re.compile(r"POST /v1/memories/\{memory\}/reflections"), "memory.create_reflection()"),
+    (re.compile(r"/v1/memories/\{memory\}/embeddings"), "memory.put_embeddings()"),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +170,7 @@ def _path(*parts: str | int) -> str:
         text = str(part)
         # Dot segments would be collapsed by URL normalisation and hit another route.
         if text in ("", ".", ".."):
-            raise ValueError(f"invalid path segment {text!r}")
+            raise InvalidArgumentError(f"invalid path segment {text!r}")
         segments.append(quote(text, safe=""))
     return "/" + "/".join(segments)
 
@@ -238,6 +254,8 @@ class BaseClient(Generic[_HttpxClientT]):
         timeout: TimeoutTypes,
         max_retries: int,
         default_headers: Mapping[str, str] | None,
+        on_retry: RetryHook | None = None,
+        retry_stats: RetryStats | None = None,
     ) -> None:
         if base_url is None:
             base_url = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
@@ -248,6 +266,12 @@ class BaseClient(Generic[_HttpxClientT]):
         self._timeout = _validate_timeout(timeout)
         self._max_retries = _validate_max_retries(max_retries)
         self._default_headers: dict[str, str] = dict(default_headers or {})
+        if on_retry is not None and not callable(on_retry):
+            raise InvalidArgumentError(f"on_retry must be callable, not {on_retry!r}")
+        if retry_stats is not None and not isinstance(retry_stats, RetryStats):
+            raise InvalidArgumentError(f"retry_stats must be a RetryStats, not {retry_stats!r}")
+        self._on_retry = on_retry
+        self._retry_stats = retry_stats if retry_stats is not None else RetryStats()
         # Overridable for tests that want reproducible jitter.
         self._random: Callable[[], float] = random.random
 
@@ -270,6 +294,15 @@ class BaseClient(Generic[_HttpxClientT]):
         return self._max_retries
 
     @property
+    def retry_stats(self) -> RetryStats:
+        """Attempts this client retried, by reason (shared with its ``with_options`` copies)."""
+        return self._retry_stats
+
+    @property
+    def on_retry(self) -> RetryHook | None:
+        return self._on_retry
+
+    @property
     def default_headers(self) -> dict[str, str]:
         headers = {
             "Accept": "application/json",
@@ -288,6 +321,8 @@ class BaseClient(Generic[_HttpxClientT]):
         timeout: TimeoutTypes | NotGiven,
         max_retries: int | NotGiven,
         default_headers: Mapping[str, str] | None,
+        on_retry: RetryHook | NotGiven | None,
+        retry_stats: RetryStats | None,
     ) -> dict[str, Any]:
         return {
             "base_url": self._base_url if base_url is None else base_url,
@@ -297,6 +332,8 @@ class BaseClient(Generic[_HttpxClientT]):
                 self._max_retries if isinstance(max_retries, NotGiven) else max_retries
             ),
             "default_headers": {**self._default_headers, **(default_headers or {})},
+            "on_retry": self._on_retry if isinstance(on_retry, NotGiven) else on_retry,
+            "retry_stats": self._retry_stats if retry_stats is None else retry_stats,
             # The copy borrows the connection pool and therefore never closes it.
             "http_client": self._client,
         }
@@ -349,6 +386,11 @@ class BaseClient(Generic[_HttpxClientT]):
         # Up to 25% less, so that clients failing together do not retry together.
         return delay * (1.0 - 0.25 * self._random())
 
+    def _note_retry(self, request: httpx.Request, reason: str, attempt: int, delay: float) -> None:
+        self._retry_stats.record(reason)
+        if self._on_retry is not None:
+            self._on_retry(RetryEvent(request.method, str(request.url), attempt, reason, delay))
+
     def _handle_outcome(
         self,
         spec: RequestSpec[_T],
@@ -363,6 +405,7 @@ class BaseClient(Generic[_HttpxClientT]):
         if isinstance(outcome, httpx.RequestError):
             if can_retry and self._should_retry_exception(outcome):
                 delay = self._retry_delay(retries_taken)
+                self._note_retry(request, type(outcome).__name__, retries_taken + 1, delay)
                 log.info(
                     "%s %s failed (%s: %s); retry %d/%d in %.2fs",
                     request.method,
@@ -375,9 +418,13 @@ class BaseClient(Generic[_HttpxClientT]):
                 )
                 return RetryIn(delay)
             if isinstance(outcome, httpx.TimeoutException):
-                raise APITimeoutError(request=request) from outcome
+                raise APITimeoutError(
+                    f"{request.method} {request.url} timed out ({type(outcome).__name__})",
+                    request=request,
+                ) from outcome
             raise APIConnectionError(
-                f"Connection error: {type(outcome).__name__}: {outcome}", request=request
+                f"could not reach {request.url}: {type(outcome).__name__}: {outcome}",
+                request=request,
             ) from outcome
 
         response = outcome
@@ -390,6 +437,7 @@ class BaseClient(Generic[_HttpxClientT]):
             return self._parse(spec, response)
         if can_retry and self._should_retry_status(status):
             delay = self._retry_delay(retries_taken, response.headers)
+            self._note_retry(request, f"HTTP {status}", retries_taken + 1, delay)
             log.info(
                 "%s %s -> %d; retry %d/%d in %.2fs",
                 request.method,
@@ -414,28 +462,52 @@ class BaseClient(Generic[_HttpxClientT]):
 
     def _make_status_error(self, response: httpx.Response) -> APIStatusError:
         code, message, body = _error_details(response)
+        message = _with_sdk_hint(message)
         status = response.status_code
         error_class = _STATUS_ERRORS.get(status)
         if error_class is None:
             error_class = InternalServerError if status >= 500 else APIStatusError
         return error_class(message, response=response, code=code, body=body)
 
+    def _settings_conflict(
+        self, existing: Memory, settings: MemorySettings, conflict: ConflictError
+    ) -> ConflictError | None:
+        """For ``create_memory(exist_ok=True)``: ``None`` if ``existing`` has every
+        setting given, else the error that names those it has otherwise."""
+        given: dict[str, Any] = dict(settings)
+        differing = [
+            f"{key}={getattr(existing, key)!r} (asked {value!r})"
+            for key, value in given.items()
+            if not _same_setting(getattr(existing, key), value)
+        ]
+        if not differing:
+            return None
+        message = f"memory {existing.name!r} exists with other settings: {', '.join(differing)}"
+        return ConflictError(
+            message, response=conflict.response, code=conflict.code, body=conflict.body
+        )
+
     # -- endpoints -----------------------------------------------------------------
 
     @staticmethod
     def _create_memory_spec(name: str, settings: MemorySettings) -> RequestSpec[Memory]:
+        check_argument("create_memory", "name", name, str)
         unknown = set(settings) - set(_SETTING_WIRE_NAMES)
         if unknown:
-            raise TypeError(f"unknown memory settings: {', '.join(sorted(unknown))}")
+            raise InvalidArgumentError(f"unknown memory settings: {', '.join(sorted(unknown))}")
+        for key, value in settings.items():
+            check_argument("create_memory", key, value, _SETTING_TYPES[key])
         body: dict[str, Any] = {"name": name}
         body.update({_SETTING_WIRE_NAMES[key]: value for key, value in settings.items()})
         return RequestSpec("POST", _path("v1", "memories"), _json_model(Memory), json=body)
 
     @staticmethod
+    @strict_arguments
     def _get_memory_spec(name: str) -> RequestSpec[Memory]:
         return RequestSpec("GET", _memory_path(name), _json_model(Memory))
 
     @staticmethod
+    @strict_arguments
     def _list_memories_spec(limit: int | None, cursor: str | None) -> RequestSpec[Page[Memory]]:
         return RequestSpec(
             "GET",
@@ -445,6 +517,7 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _delete_memory_spec(name: str) -> RequestSpec[None]:
         return RequestSpec("DELETE", _memory_path(name), _no_content, missing_ok_after_retry=True)
 
@@ -452,7 +525,12 @@ class BaseClient(Generic[_HttpxClientT]):
     def _put_embeddings_spec(
         memory: str, embeddings: Mapping[str, Sequence[float]]
     ) -> RequestSpec[int]:
-        body = {"embeddings": {text: list(vector) for text, vector in embeddings.items()}}
+        check_argument("put_embeddings", "memory", memory, str)
+        check_argument("put_embeddings", "embeddings", embeddings, Mapping[str, Any])
+        # Vectors are checked as lists, so that numpy arrays and tuples pass as they did.
+        vectors = {text: list(vector) for text, vector in embeddings.items()}
+        check_argument("put_embeddings", "embeddings", vectors, dict[str, list[float]])
+        body = {"embeddings": vectors}
 
         def parse(response: httpx.Response) -> int:
             return _EmbeddingsStored.model_validate_json(response.content).stored
@@ -460,12 +538,21 @@ class BaseClient(Generic[_HttpxClientT]):
         return RequestSpec("PUT", _memory_path(memory, "embeddings"), parse, json=body)
 
     @staticmethod
+    @strict_arguments
     def _retrieve_spec(
-        memory: str, task: str, observation: str, k: int, lambda_: float | None
+        memory: str,
+        task: str,
+        observation: str,
+        k: int,
+        lambda_: float | None,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
     ) -> RequestSpec[list[Exemplar]]:
         body: dict[str, Any] = {"task": task, "observation": observation, "k": k}
-        if lambda_ is not None:
-            body["lambda"] = lambda_
+        # Options left at None stay off the wire: services that predate min_score and
+        # task_filter refuse unknown fields.
+        optional = {"lambda": lambda_, "min_score": min_score, "task_filter": task_filter}
+        body.update({key: value for key, value in optional.items() if value is not None})
 
         def parse(response: httpx.Response) -> list[Exemplar]:
             return _RetrieveResponse.model_validate_json(response.content).exemplars
@@ -473,6 +560,7 @@ class BaseClient(Generic[_HttpxClientT]):
         return RequestSpec("POST", _memory_path(memory, "retrieve"), parse, json=body)
 
     @staticmethod
+    @strict_arguments
     def _update_spec(
         memory: str,
         episode_id: str,
@@ -481,13 +569,15 @@ class BaseClient(Generic[_HttpxClientT]):
         reflection_ids: Sequence[int] | None = None,
     ) -> RequestSpec[UpdateResult]:
         # Validated before sending so that a malformed transition fails fast and locally.
+        check_argument("update", "transitions", transitions, Sequence[Any])
         checked = [
-            t if isinstance(t, Transition) else Transition.model_validate(t) for t in transitions
+            validate_model("update", f"transitions[{i}]", Transition, t)
+            for i, t in enumerate(transitions)
         ]
         body: dict[str, Any] = {
             "episode_id": episode_id,
             "task": task,
-            "transitions": [t.model_dump(mode="json", exclude_none=True) for t in checked],
+            "transitions": [t._to_wire() for t in checked],
         }
         if reflection_ids:
             body["reflection_ids"] = list(reflection_ids)
@@ -496,6 +586,7 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _list_records_spec(
         memory: str, task: str | None, limit: int | None, cursor: str | None
     ) -> RequestSpec[Page[Record]]:
@@ -507,10 +598,12 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _get_record_spec(memory: str, record_id: int) -> RequestSpec[Record]:
         return RequestSpec("GET", _memory_path(memory, "records", record_id), _json_model(Record))
 
     @staticmethod
+    @strict_arguments
     def _delete_record_spec(memory: str, record_id: int) -> RequestSpec[None]:
         return RequestSpec(
             "DELETE",
@@ -520,6 +613,7 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _retrieve_with_reflections_spec(
         memory: str,
         task: str,
@@ -527,12 +621,17 @@ class BaseClient(Generic[_HttpxClientT]):
         k: int,
         reflections: int,
         lambda_: float | None,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
     ) -> RequestSpec[Retrieval]:
-        plain = BaseClient._retrieve_spec(memory, task, observation, k, lambda_)
+        plain = BaseClient._retrieve_spec(
+            memory, task, observation, k, lambda_, min_score, task_filter
+        )
         body = {**plain.json, "reflections": reflections}
         return RequestSpec("POST", plain.path, _json_model(Retrieval), json=body)
 
     @staticmethod
+    @strict_arguments
     def _create_reflection_spec(
         memory: str, task: str, episode_id: str, text: str, prompt: str | None
     ) -> RequestSpec[Reflection]:
@@ -544,12 +643,14 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _get_reflection_spec(memory: str, reflection_id: int) -> RequestSpec[ReflectionDetail]:
         return RequestSpec(
             "GET", _memory_path(memory, "reflections", reflection_id), _json_model(ReflectionDetail)
         )
 
     @staticmethod
+    @strict_arguments
     def _list_reflections_spec(
         memory: str, task: str | None, limit: int | None, cursor: str | None
     ) -> RequestSpec[Page[Reflection]]:
@@ -561,6 +662,7 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _export_reflections_spec(
         memory: str, format: ExportFormat, task: str | None
     ) -> RequestSpec[httpx.Response]:
@@ -589,36 +691,79 @@ class BaseClient(Generic[_HttpxClientT]):
     def _broken_stream(self, request: httpx.Request, exc: httpx.TransportError) -> APIError:
         # Not retried: rows already handed to the caller cannot be taken back.
         if isinstance(exc, httpx.TimeoutException):
-            return APITimeoutError(request=request)
+            return APITimeoutError(
+                f"the stream from {request.url} timed out ({type(exc).__name__})",
+                request=request,
+            )
         return APIConnectionError(
-            f"the stream broke off: {type(exc).__name__}: {exc}", request=request
+            f"the stream from {request.url} broke off: {type(exc).__name__}: {exc}",
+            request=request,
         )
 
     @staticmethod
+    @strict_arguments
     def _upsert_records_spec(
         memory: str, items: Sequence[RecordItem | Mapping[str, Any]]
     ) -> RequestSpec[UpsertResult]:
         # Validated before sending, like transitions: a misspelt field fails locally.
-        checked = [i if isinstance(i, RecordItem) else RecordItem.model_validate(i) for i in items]
+        check_argument("upsert_records", "items", items, Sequence[Any])
+        checked = [
+            validate_model("upsert_records", f"items[{n}]", RecordItem, item)
+            for n, item in enumerate(items)
+        ]
         body = {"items": [item.model_dump(mode="json") for item in checked]}
         return RequestSpec(
             "POST", _memory_path(memory, "records"), _json_model(UpsertResult), json=body
         )
 
     @staticmethod
+    @strict_arguments
+    def _list_episodes_spec(
+        memory: str, task: str | None, done: bool | None, limit: int | None, cursor: str | None
+    ) -> RequestSpec[Page[EpisodeSummary]]:
+        flag = None if done is None else ("true" if done else "false")
+        return RequestSpec(
+            "GET",
+            _memory_path(memory, "episodes"),
+            _json_model(Page[EpisodeSummary]),
+            params=_page_params(limit, cursor, task=task, done=flag),
+        )
+
+    @staticmethod
+    @strict_arguments
+    def _get_episode_spec(memory: str, episode_id: str) -> RequestSpec[EpisodeDetail]:
+        return RequestSpec(
+            "GET", _memory_path(memory, "episodes", episode_id), _json_model(EpisodeDetail)
+        )
+
+    @staticmethod
+    @strict_arguments
+    def _abandon_episode_spec(memory: str, episode_id: str) -> RequestSpec[EpisodeSummary]:
+        # Safe to retry: abandoning a closed episode answers its summary again.
+        return RequestSpec(
+            "POST",
+            _memory_path(memory, "episodes", episode_id, "abandon"),
+            _json_model(EpisodeSummary),
+        )
+
+    @staticmethod
+    @strict_arguments
     def _health_spec() -> RequestSpec[bool]:
         return RequestSpec("GET", "/healthz", _is_success, answer_statuses=frozenset({503}))
 
     @staticmethod
+    @strict_arguments
     def _ready_spec() -> RequestSpec[bool]:
         return RequestSpec("GET", "/readyz", _is_success, answer_statuses=frozenset({503}))
 
     @staticmethod
+    @strict_arguments
     def _create_key_spec(name: str, memories: Sequence[str]) -> RequestSpec[CreatedKey]:
         body = {"name": name, "memories": list(memories)}
         return RequestSpec("POST", _path("v1", "keys"), _json_model(CreatedKey), json=body)
 
     @staticmethod
+    @strict_arguments
     def _list_keys_spec(limit: int | None, cursor: str | None) -> RequestSpec[Page[ApiKey]]:
         return RequestSpec(
             "GET",
@@ -628,23 +773,52 @@ class BaseClient(Generic[_HttpxClientT]):
         )
 
     @staticmethod
+    @strict_arguments
     def _revoke_key_spec(key_id: int) -> RequestSpec[None]:
         return RequestSpec(
             "DELETE", _path("v1", "keys", key_id), _no_content, missing_ok_after_retry=True
         )
 
 
+def _with_sdk_hint(message: str) -> str:
+    for route, method in _SDK_HINTS:
+        if route.search(message):
+            return f"{message} (in the SDK: {method})"
+    return message
+
+
+def _same_setting(stored: object, asked: object) -> bool:
+    # Floats may come back through another representation (JSON, a REAL column).
+    numbers = (int, float)
+    if isinstance(stored, numbers) and isinstance(asked, numbers):
+        if isinstance(stored, bool) or isinstance(asked, bool):
+            return stored is asked
+        return math.isclose(stored, asked, rel_tol=1e-6, abs_tol=1e-12)
+    return stored == asked
+
+
 def _validate_timeout(timeout: TimeoutTypes) -> httpx.Timeout:
     if timeout is None:
-        raise ValueError("timeouts are always on: pass seconds or an httpx.Timeout, not None")
-    resolved = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(float(timeout))
+        raise InvalidArgumentError(
+            "timeouts are always on: pass seconds or an httpx.Timeout, not None"
+        )
+    if isinstance(timeout, httpx.Timeout):
+        resolved = timeout
+    elif isinstance(timeout, int | float) and not isinstance(timeout, bool):
+        resolved = httpx.Timeout(float(timeout))
+    else:
+        raise InvalidArgumentError(
+            f"timeout must be seconds (a number) or an httpx.Timeout, not {timeout!r}"
+        )
     phases = (resolved.connect, resolved.read, resolved.write, resolved.pool)
     if any(phase is None or phase <= 0 for phase in phases):
-        raise ValueError(f"every timeout phase must be a positive number of seconds: {resolved}")
+        raise InvalidArgumentError(
+            f"every timeout phase must be a positive number of seconds: {resolved}"
+        )
     return resolved
 
 
 def _validate_max_retries(max_retries: int) -> int:
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-        raise ValueError(f"max_retries must be an int >= 0, not {max_retries!r}")
+        raise InvalidArgumentError(f"max_retries must be an int >= 0, not {max_retries!r}")
     return max_retries

@@ -1,3 +1,5 @@
+# Generated from _async_client.py by client/scripts/unasync.py: do not edit.
+# Change the asyncio source, then run `python client/scripts/unasync.py`.
 """The synchronous client and its memory-bound handle."""
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from ._base import (
     RetryIn,
 )
 from ._episode import Episode
+from ._exceptions import ConflictError
 from ._models import (
     ApiKey,
     CreatedKey,
+    EpisodeDetail,
+    EpisodeSummary,
     Exemplar,
     Memory,
     Page,
@@ -32,7 +37,16 @@ from ._models import (
     UpdateResult,
     UpsertResult,
 )
-from ._types import NOT_GIVEN, ExportFormat, MemorySettings, NotGiven, TimeoutTypes
+from ._retries import RetryHook, RetryStats
+from ._types import (
+    NOT_GIVEN,
+    ExportFormat,
+    MemorySettings,
+    NotGiven,
+    TaskFilter,
+    TimeoutTypes,
+)
+from ._validation import check_argument
 
 __all__ = ["MemoryClient", "MemoryHandle"]
 
@@ -52,7 +66,9 @@ class MemoryClient(BaseClient[httpx.Client]):
     ``max_retries`` times with exponential backoff and jitter, honouring
     ``Retry-After``. An injected ``http_client`` is used as is and never closed by
     this client. Every method also takes ``timeout=`` and ``max_retries=`` to
-    override the client's values for that call only.
+    override the client's values for that call only. Retries are counted in
+    :attr:`retry_stats`, and ``on_retry`` (if given) is called with a
+    :class:`RetryEvent` before each one.
     """
 
     def __init__(
@@ -64,6 +80,8 @@ class MemoryClient(BaseClient[httpx.Client]):
         max_retries: int = DEFAULT_MAX_RETRIES,
         default_headers: Mapping[str, str] | None = None,
         http_client: httpx.Client | None = None,
+        on_retry: RetryHook | None = None,
+        retry_stats: RetryStats | None = None,
     ) -> None:
         super().__init__(
             base_url=base_url,
@@ -71,6 +89,8 @@ class MemoryClient(BaseClient[httpx.Client]):
             timeout=timeout,
             max_retries=max_retries,
             default_headers=default_headers,
+            on_retry=on_retry,
+            retry_stats=retry_stats,
         )
         self._owns_client = http_client is None
         self._client = http_client if http_client is not None else httpx.Client()
@@ -83,8 +103,11 @@ class MemoryClient(BaseClient[httpx.Client]):
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
+        on_retry: RetryHook | NotGiven | None = NOT_GIVEN,
+        retry_stats: RetryStats | None = None,
     ) -> Self:
-        """A copy with some options replaced, sharing this client's connection pool."""
+        """A copy with some options replaced, sharing this client's connection pool and,
+        unless given another, its :attr:`retry_stats`. ``on_retry=None`` drops the hook."""
         return type(self)(
             **self._copy_kwargs(
                 base_url=base_url,
@@ -92,6 +115,8 @@ class MemoryClient(BaseClient[httpx.Client]):
                 timeout=timeout,
                 max_retries=max_retries,
                 default_headers=default_headers,
+                on_retry=on_retry,
+                retry_stats=retry_stats,
             )
         )
 
@@ -195,16 +220,30 @@ class MemoryClient(BaseClient[httpx.Client]):
         self,
         name: str,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
         """Create memory ``name``; only the settings given are sent (the server defaults
         the rest). Raises :class:`ConflictError` (``memory_exists``) if the name is taken,
-        which after a retried attempt may mean that the first attempt succeeded."""
-        return self._request(
-            self._create_memory_spec(name, settings), timeout=timeout, max_retries=max_retries
-        )
+        which after a retried attempt may mean that the first attempt succeeded.
+
+        With ``exist_ok=True`` a taken name is no error if that memory has every setting
+        given here: it is returned. If some differ, the :class:`ConflictError` names them.
+        """
+        check_argument("create_memory", "exist_ok", exist_ok, bool)
+        spec = self._create_memory_spec(name, settings)
+        try:
+            return self._request(spec, timeout=timeout, max_retries=max_retries)
+        except ConflictError as conflict:
+            if not exist_ok or conflict.code != "memory_exists":
+                raise
+            existing = self.get_memory(name, timeout=timeout, max_retries=max_retries)
+            mismatch = self._settings_conflict(existing, settings, conflict)
+            if mismatch is not None:
+                raise mismatch from conflict
+            return existing
 
     def get_memory(
         self,
@@ -278,15 +317,19 @@ class MemoryClient(BaseClient[httpx.Client]):
         k: int = 2,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> list[Exemplar]:
         """The ``k`` records most similar to (task, observation), best first.
 
         ``lambda_`` overrides the memory's task-similarity weight for this query.
+        ``min_score`` leaves out records scoring below it; ``task_filter="same"`` keeps
+        only records of exactly this task, ``"other"`` only records of other tasks.
         """
         return self._request(
-            self._retrieve_spec(memory, task, observation, k, lambda_),
+            self._retrieve_spec(memory, task, observation, k, lambda_, min_score, task_filter),
             timeout=timeout,
             max_retries=max_retries,
         )
@@ -377,6 +420,76 @@ class MemoryClient(BaseClient[httpx.Client]):
             self._delete_record_spec(memory, record_id), timeout=timeout, max_retries=max_retries
         )
 
+    # -- episodes ------------------------------------------------------------------------
+
+    def list_episodes(
+        self,
+        memory: str,
+        task: str | None = None,
+        done: bool | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[EpisodeSummary]:
+        """One page of episodes, newest first; ``task`` and ``done`` filter them."""
+        return self._request(
+            self._list_episodes_spec(memory, task, done, limit, cursor),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
+    def iter_episodes(
+        self,
+        memory: str,
+        task: str | None = None,
+        done: bool | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[EpisodeSummary]:
+        """Every episode (optionally of ``task``, or only ended ones), fetching pages lazily."""
+        cursor: str | None = None
+        while True:
+            page = self.list_episodes(
+                memory, task, done, page_size, cursor, timeout=timeout, max_retries=max_retries
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_episode(
+        self,
+        memory: str,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeDetail:
+        """One episode with its transitions and the action values each one changed."""
+        return self._request(
+            self._get_episode_spec(memory, episode_id), timeout=timeout, max_retries=max_retries
+        )
+
+    def abandon_episode(
+        self,
+        memory: str,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary:
+        """Close an open episode without updating its pending pairs (status
+        ``"abandoned"``); on a closed episode it changes nothing and answers the same."""
+        return self._request(
+            self._abandon_episode_spec(memory, episode_id),
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+
     # -- reflections ---------------------------------------------------------------------
 
     def retrieve_with_reflections(
@@ -388,6 +501,8 @@ class MemoryClient(BaseClient[httpx.Client]):
         reflections: int = 3,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Retrieval:
@@ -395,7 +510,7 @@ class MemoryClient(BaseClient[httpx.Client]):
         (newest first); render both with ``format_exemplars(..., reflections=...)``."""
         return self._request(
             self._retrieve_with_reflections_spec(
-                memory, task, observation, k, reflections, lambda_
+                memory, task, observation, k, reflections, lambda_, min_score, task_filter
             ),
             timeout=timeout,
             max_retries=max_retries,
@@ -469,11 +584,12 @@ class MemoryClient(BaseClient[httpx.Client]):
         """Training rows, streamed: ``"jsonl"`` gives one ``{task, prompt, reflection,
         return_before, return_after, rating, ...}`` per rated use, ``"pairs"`` gives
         ``{prompt, chosen, rejected, ...}``. The request is sent on the first ``next()``."""
-        yield from self._stream_rows(
+        rows = self._stream_rows(
             self._export_reflections_spec(memory, format, task),
             timeout=timeout,
             max_retries=max_retries,
         )
+        yield from rows
 
     def upsert_records(
         self,
@@ -573,13 +689,15 @@ class MemoryHandle:
     def create(
         self,
         *,
+        exist_ok: bool = False,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         **settings: Unpack[MemorySettings],
     ) -> Memory:
-        """Create this memory (see :meth:`MemoryClient.create_memory`)."""
+        """Create this memory, or with ``exist_ok=True`` return it if it exists with
+        these settings (see :meth:`MemoryClient.create_memory`)."""
         return self._client.create_memory(
-            self._name, timeout=timeout, max_retries=max_retries, **settings
+            self._name, exist_ok=exist_ok, timeout=timeout, max_retries=max_retries, **settings
         )
 
     def get(
@@ -619,12 +737,22 @@ class MemoryHandle:
         k: int = 2,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> list[Exemplar]:
         """See :meth:`MemoryClient.retrieve`."""
         return self._client.retrieve(
-            self._name, task, observation, k, lambda_, timeout=timeout, max_retries=max_retries
+            self._name,
+            task,
+            observation,
+            k,
+            lambda_,
+            min_score=min_score,
+            task_filter=task_filter,
+            timeout=timeout,
+            max_retries=max_retries,
         )
 
     def update(
@@ -697,6 +825,59 @@ class MemoryHandle:
         """See :meth:`MemoryClient.delete_record`."""
         self._client.delete_record(self._name, record_id, timeout=timeout, max_retries=max_retries)
 
+    def list_episodes(
+        self,
+        task: str | None = None,
+        done: bool | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Page[EpisodeSummary]:
+        """See :meth:`MemoryClient.list_episodes`."""
+        return self._client.list_episodes(
+            self._name, task, done, limit, cursor, timeout=timeout, max_retries=max_retries
+        )
+
+    def iter_episodes(
+        self,
+        task: str | None = None,
+        done: bool | None = None,
+        *,
+        page_size: int | None = None,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> Iterator[EpisodeSummary]:
+        """See :meth:`MemoryClient.iter_episodes`."""
+        return self._client.iter_episodes(
+            self._name, task, done, page_size=page_size, timeout=timeout, max_retries=max_retries
+        )
+
+    def get_episode(
+        self,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeDetail:
+        """See :meth:`MemoryClient.get_episode`."""
+        return self._client.get_episode(
+            self._name, episode_id, timeout=timeout, max_retries=max_retries
+        )
+
+    def abandon_episode(
+        self,
+        episode_id: str,
+        *,
+        timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+    ) -> EpisodeSummary:
+        """See :meth:`MemoryClient.abandon_episode`."""
+        return self._client.abandon_episode(
+            self._name, episode_id, timeout=timeout, max_retries=max_retries
+        )
+
     def episode(
         self, task: str, episode_id: str | None = None, reflection_ids: Sequence[int] = ()
     ) -> Episode:
@@ -712,6 +893,8 @@ class MemoryHandle:
         reflections: int = 3,
         lambda_: float | None = None,
         *,
+        min_score: float | None = None,
+        task_filter: TaskFilter | None = None,
         timeout: TimeoutTypes | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
     ) -> Retrieval:
@@ -723,6 +906,8 @@ class MemoryHandle:
             k,
             reflections,
             lambda_,
+            min_score=min_score,
+            task_filter=task_filter,
             timeout=timeout,
             max_retries=max_retries,
         )

@@ -21,6 +21,7 @@ __all__ = [
     "ConflictError",
     "EpisodeFinishedError",
     "InternalServerError",
+    "InvalidArgumentError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
@@ -32,6 +33,15 @@ __all__ = [
 
 class RemembererError(Exception):
     """Base class of every error raised by this SDK."""
+
+
+class InvalidArgumentError(RemembererError, TypeError, ValueError):
+    """An argument of the wrong type or value, refused before anything is sent.
+
+    Types are strict, as the service's are: ``"1.0"`` is no ``float`` and ``True`` no
+    ``int``. It is also a :class:`TypeError` and a :class:`ValueError`, so code written
+    against either built-in convention catches it too.
+    """
 
 
 class EpisodeFinishedError(RemembererError):

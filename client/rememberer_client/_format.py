@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from ._exceptions import InvalidArgumentError
 from ._models import ActionValue, Record, Reflection
 
 __all__ = ["format_exemplars"]
@@ -76,11 +77,11 @@ def format_exemplars(
     Trial 1: I clicked a blue mug; read colours first.
     """
     if max_actions < 0:
-        raise ValueError("max_actions must be >= 0")
+        raise InvalidArgumentError("max_actions must be >= 0")
     if precision < 0:
-        raise ValueError("precision must be >= 0")
+        raise InvalidArgumentError("precision must be >= 0")
     if max_text_chars is not None and max_text_chars < 1:
-        raise ValueError("max_text_chars must be >= 1 or None")
+        raise InvalidArgumentError("max_text_chars must be >= 1 or None")
 
     blocks = []
     for index, record in enumerate(exemplars, start=1):

@@ -1,9 +1,10 @@
 """Typed wire models of the v1 contract.
 
 Answer models ignore unknown fields so that the server can add fields without
-breaking deployed clients. :class:`Transition` is the one request model and forbids
-unknown fields instead: a misspelt key (``"Done"``) would otherwise be dropped
-silently and change what the memory learns.
+breaking deployed clients. The request models (:class:`Transition`,
+:class:`RecordItem`) forbid unknown fields instead, since a misspelt key (``"Done"``)
+would otherwise be dropped silently and change what the memory learns, and they are
+strict about types, as every SDK argument is: ``"1.0"`` is not a float.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
     "ActionValue",
     "ApiKey",
     "CreatedKey",
+    "EpisodeDetail",
     "EpisodeState",
+    "EpisodeSummary",
+    "EpisodeTransition",
     "Exemplar",
     "Memory",
     "Page",
@@ -63,6 +67,8 @@ class Memory(_AnswerModel):
     dimension: int = 384
     double_q: bool = False
     observation_similarity: str = "embedding"
+    # None: the paper's bootstrap (own record, else the nearest whatever its score).
+    bootstrap_min_score: float | None = None
     records: int | None = None
     actions: int | None = None
     episodes_open: int | None = None
@@ -109,9 +115,15 @@ class Exemplar(Record):
 
 
 class Transition(BaseModel):
-    """Step ``step`` of an episode: saw ``observation``, took ``action``, got ``reward``."""
+    """Step ``step`` of an episode: saw ``observation``, took ``action``, got ``reward``.
 
-    model_config = ConfigDict(extra="forbid")
+    ``done`` ends the episode because the task ended; ``truncated`` ends it because it
+    was cut short (a step limit), so its last pairs still bootstrap from
+    ``next_observation``. At most one of them is true. ``truncated`` goes on the wire
+    only when true, so services that predate it accept these transitions.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     step: int = Field(ge=0)
     observation: str
@@ -120,6 +132,20 @@ class Transition(BaseModel):
     next_observation: str
     done: bool = False
     note: str | None = None
+    truncated: bool = False
+
+    @model_validator(mode="after")
+    def _ends_one_way(self) -> Transition:
+        if self.done and self.truncated:
+            raise ValueError("a transition is done or truncated, not both")
+        return self
+
+    def _to_wire(self) -> dict[str, Any]:
+        """The JSON object sent for this transition."""
+        sent = self.model_dump(mode="json", exclude_none=True)
+        if not self.truncated:
+            del sent["truncated"]
+        return sent
 
 
 class UpdatedValue(_AnswerModel):
@@ -151,6 +177,42 @@ class UpdateResult(_AnswerModel):
 
     updated: list[UpdatedValue]
     episode: EpisodeState
+
+
+class EpisodeSummary(_AnswerModel):
+    """An episode as the memory keeps it: ``steps`` received, their ``return`` (the sum
+    of rewards; ``return_`` in Python) and ``status``, one of ``"open"``, ``"done"``,
+    ``"truncated"`` and ``"abandoned"``; ``done`` is true for every status but open."""
+
+    episode_id: str
+    task: str
+    steps: int
+    return_: float = Field(alias="return")
+    done: bool
+    # Plain `str` rather than a Literal: a newer server may add statuses.
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class EpisodeTransition(_AnswerModel):
+    """One received step of an episode, with the action values its update changed."""
+
+    step: int
+    observation: str
+    action: str
+    reward: float
+    next_observation: str
+    done: bool = False
+    truncated: bool = False
+    note: str | None = None
+    updated: list[UpdatedValue] = Field(default_factory=list)
+
+
+class EpisodeDetail(EpisodeSummary):
+    """An episode with its transitions, in step order."""
+
+    transitions: list[EpisodeTransition]
 
 
 class _EmbeddingsStored(_AnswerModel):
@@ -224,7 +286,7 @@ class RecordItem(BaseModel):
     """A record to create or replace with ``upsert_records``: a :class:`Record` without
     ``record_id``, its values stored as given."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     task: str
     observation: str

@@ -13,6 +13,7 @@ __all__ = [
     "MemorySettings",
     "NotGiven",
     "ObservationSimilarity",
+    "TaskFilter",
     "TimeoutTypes",
     "UpdateMode",
 ]
@@ -54,6 +55,8 @@ ActionHistoryMode: TypeAlias = Literal["shortest", "longest", "newest", "oldest"
 ExportFormat: TypeAlias = Literal["jsonl", "pairs"]
 """``jsonl``: one row per rated use of a reflection; ``pairs``: chosen/rejected pairs."""
 ObservationSimilarity: TypeAlias = Literal["embedding", "lcs"]
+TaskFilter: TypeAlias = Literal["same", "other"]
+"""For ``retrieve``: ``same`` keeps only records of exactly this task, ``other`` only others'."""
 
 
 class MemorySettings(TypedDict, total=False):
@@ -75,3 +78,4 @@ class MemorySettings(TypedDict, total=False):
     dimension: int
     double_q: bool
     observation_similarity: ObservationSimilarity
+    bootstrap_min_score: float | None

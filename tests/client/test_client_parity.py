@@ -18,6 +18,7 @@ REFLECTION_METHODS = {
     "list_reflections",
     "export_reflections",
 }
+EPISODE_METHODS = {"list_episodes", "iter_episodes", "get_episode", "abandon_episode"}
 CLIENT_METHODS = {
     "create_memory",
     "get_memory",
@@ -34,6 +35,7 @@ CLIENT_METHODS = {
     "health",
     "ready",
     "memory",
+    *EPISODE_METHODS,
     "with_options",
     *REFLECTION_METHODS,
 }
@@ -49,9 +51,10 @@ HANDLE_METHODS = {
     "get_record",
     "delete_record",
     "episode",
+    *EPISODE_METHODS,
     *REFLECTION_METHODS,
 }
-STREAMS = {"iter_memories", "iter_records", "export_reflections"}
+STREAMS = {"iter_memories", "iter_records", "iter_episodes", "export_reflections"}
 NOT_COROUTINES = {"memory", "with_options", "episode", *STREAMS}
 LIFECYCLE = {"close", "aclose"}
 
@@ -74,7 +77,7 @@ def shape(cls: type, name: str) -> list[tuple[str, Any, Any]]:
     [
         (rc.MemoryClient, rc.AsyncMemoryClient, CLIENT_METHODS),
         (rc.MemoryHandle, rc.AsyncMemoryHandle, HANDLE_METHODS),
-        (rc.Episode, rc.AsyncEpisode, {"step"}),
+        (rc.Episode, rc.AsyncEpisode, {"step", "abandon"}),
     ],
 )
 def test_same_methods_and_signatures(
