@@ -228,8 +228,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     report = run(options, args.data_dir)
     # Kept, so that the document can be written again without measuring again.
-    with args.out.with_suffix(".pickle").open("wb") as stream:
+    kept = Path(tempfile.gettempdir()) / f"{args.out.stem}.pickle"
+    with kept.open("wb") as stream:
         pickle.dump(report, stream)
+    logger.info("the measurements are kept in %s", kept)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(report))
     logger.info("wrote %s", args.out)
