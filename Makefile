@@ -38,7 +38,8 @@ lint: $(STAMP)
 test: lint
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
-# Not part of `make test`: seeds 1k/10k/100k-record memories and writes docs/BENCHMARKS.md.
+# Not part of `make test`: seeds 1k/10k/100k-record memories, runs the recall suite on five
+# distributions and writes docs/BENCHMARKS.md (explained by hand in docs/PERFORMANCE.md).
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m benchmarks.run $(ARGS)
 

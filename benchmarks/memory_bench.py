@@ -23,7 +23,7 @@ from benchmarks.seed import SeedTimes, connect, memory_info, seed
 logger = logging.getLogger(__name__)
 
 K = 5
-LAMBDAS = (0.1, 0.5, 0.9)
+LAMBDAS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
 DEFAULT_LAMBDA = 0.5
 # About 8 KB of JSON per 384-number vector: a batch stays well under the 8 MiB request limit.
 PUT_BATCH = 500

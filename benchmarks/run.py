@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +23,7 @@ from rememberer.config import Settings
 from rememberer.memories.catalog import IndexShape
 
 from benchmarks import backends as embedder_backends
+from benchmarks.compat_bench import CompatPlan, compat
 from benchmarks.cpu import CpuMeter
 from benchmarks.data import Generator
 from benchmarks.embedding_bench import embedder_throughput, page_texts, server_embedded_retrieval
@@ -30,6 +32,8 @@ from benchmarks.load import get, run_load
 from benchmarks.machine import describe
 from benchmarks.memory_bench import Plan, measure_size
 from benchmarks.pool_bench import ServiceStarter, pool_sweep
+from benchmarks.recall_suite import RecallOptions, recall_suite
+from benchmarks.reflections_bench import ReflectionPlan, reflections
 from benchmarks.report import Report, render
 from benchmarks.seed import connect, memory_info
 from benchmarks.service import Service, database
@@ -56,6 +60,9 @@ class Options:
     import_records: int = 10_000
     shapes: Sequence[IndexShape] = SHAPES
     ef_searches: Sequence[int] = EF_SEARCHES
+    recall: RecallOptions = field(default_factory=RecallOptions)
+    compat: CompatPlan = field(default_factory=CompatPlan)
+    reflections: ReflectionPlan = field(default_factory=ReflectionPlan)
     seed: int = 0
     name_prefix: str = "bench"
 
@@ -74,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--server-embedded", type=int, default=defaults.server_embedded)
     parser.add_argument("--tune-queries", type=int, default=defaults.tune_queries)
     parser.add_argument("--import-records", type=int, default=defaults.import_records)
+    parser.add_argument(
+        "--recall-sizes",
+        type=lambda s: [int(x) for x in s.split(",") if x],
+        help="memory sizes of the recall suite, every distribution at each (default: those "
+        "of --sizes from 10,000 up, else 10,000; empty: none)",
+    )
+    parser.add_argument("--recall-queries", type=int, default=defaults.recall.queries)
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "BENCHMARKS.md")
     parser.add_argument("--data-dir", type=Path, help="where the embedded PostgreSQL lives")
@@ -127,6 +141,8 @@ def measure(
             options.shapes,
             options.ef_searches,
         )
+    logger.info("recall per distribution and λ")
+    recall = recall_suite(api, url, options.recall, options.name_prefix)
     # Last of the runs on the largest memory: the import adds records to it.
     logger.info("bulk import")
     fresh = f"{options.name_prefix}-import"
@@ -141,6 +157,10 @@ def measure(
             generator.dataset(max(1, options.import_records // 10), "imp-large"),
         ),
     ]
+    logger.info("compatibility features")
+    compat_result = compat(api, str(api.base_url), options.name_prefix, options.compat)
+    logger.info("reflections")
+    reflection_result = reflections(str(api.base_url), options.name_prefix, options.reflections)
     logger.info("embedder throughput")
     texts = page_texts(options.embed_texts, seed=1, prefix="page")
     embed = [embedder_throughput(texts, threads) for threads in EMBED_THREADS]
@@ -155,6 +175,9 @@ def measure(
         rss=rss,
         peak_rss=peak_rss,
         tuning=tuning,
+        recall=recall,
+        compat=compat_result,
+        reflections=reflection_result,
         backends=backends,
         pools=pools,
         imports=imports,
@@ -186,6 +209,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    recall_sizes = args.recall_sizes
+    if recall_sizes is None:
+        recall_sizes = [size for size in sorted(args.sizes) if size >= 10_000] or [10_000]
     options = Options(
         sizes=sorted(args.sizes),
         plan=Plan(queries=args.queries),
@@ -193,9 +219,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         server_embedded=args.server_embedded,
         tune_queries=args.tune_queries,
         import_records=args.import_records,
+        recall=RecallOptions(
+            sizes=recall_sizes,
+            queries=args.recall_queries,
+            shape_sizes=recall_sizes[:1],
+        ),
         seed=args.seed,
     )
     report = run(options, args.data_dir)
+    # Kept, so that the document can be written again without measuring again.
+    kept = Path(tempfile.gettempdir()) / f"{args.out.stem}.pickle"
+    with kept.open("wb") as stream:
+        pickle.dump(report, stream)
+    logger.info("the measurements are kept in %s", kept)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(report))
     logger.info("wrote %s", args.out)

@@ -126,10 +126,12 @@ def _copy_embeddings(
 
 
 def _record_ids(connection: Connection, memory: MemoryInfo, data: Dataset) -> list[int]:
-    position = {text: i for i, text in enumerate(data.observation_texts)}
+    # A record is its (task, observation): real text repeats observations across tasks.
+    pairs = zip(data.task_texts, data.observation_texts, strict=True)
+    position = {pair: i for i, pair in enumerate(pairs)}
     ids = [0] * len(data)
-    for record_id, observation in connection.execute(
-        "SELECT id, observation FROM records WHERE memory_id = %s", (memory.id,)
+    for record_id, task, observation in connection.execute(
+        "SELECT id, task, observation FROM records WHERE memory_id = %s", (memory.id,)
     ):
-        ids[position[observation]] = record_id
+        ids[position[(task, observation)]] = record_id
     return ids

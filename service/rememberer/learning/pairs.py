@@ -24,9 +24,12 @@ from rememberer.learning.double_q import BestValues, Targets
 from rememberer.learning.plan import BootstrapFrom, FinalTarget, PairUpdate
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.search.query import SearchQuery, search_binds
-from rememberer.search.retrieval import LCS, TIE_MARGIN, SearchParams, rank
+from rememberer.search.retrieval import LCS, SearchParams, rank, rescored_candidates
 from rememberer.storage.db import Pending, Send
 from rememberer.storage.keys import sha256
+
+# A bootstrap is the one nearest record, found among as many candidates as a k = 1 retrieval.
+BOOTSTRAP_CANDIDATES = rescored_candidates(1)
 
 
 def pipelines(memory: MemoryInfo) -> bool:
@@ -117,7 +120,7 @@ def _learning(
                 lambda_=memory.lambda_,
                 min_score=memory.bootstrap_min_score,
             )
-            binds |= search_binds(query, 1 + TIE_MARGIN)
+            binds |= search_binds(query, BOOTSTRAP_CANDIDATES)
             binds |= {
                 "next_key": next_key,
                 "rewards": bootstrap.rewards,

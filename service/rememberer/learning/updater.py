@@ -25,7 +25,14 @@ from rememberer import schemas
 from rememberer.embedding.embedder import Vector
 from rememberer.learning import reflections
 from rememberer.learning.episodes import Episode, lock_episode, save_steps
-from rememberer.learning.pairs import Lookups, OneByOne, SentPair, pipelines, send_pipelined
+from rememberer.learning.pairs import (
+    BOOTSTRAP_CANDIDATES,
+    Lookups,
+    OneByOne,
+    SentPair,
+    pipelines,
+    send_pipelined,
+)
 from rememberer.learning.plan import (
     Applied,
     Plan,
@@ -34,7 +41,7 @@ from rememberer.learning.plan import (
     plan_call,
 )
 from rememberer.memories.catalog import MemoryInfo
-from rememberer.search.retrieval import LCS, TIE_MARGIN, SearchParams, uses_index
+from rememberer.search.retrieval import LCS, SearchParams, uses_index
 from rememberer.search.vectors import VectorStore
 from rememberer.storage import state_locks
 from rememberer.storage.db import statements
@@ -115,7 +122,9 @@ class Updater:
             vectors.update(await self.vectors.resolve(self.session, self.memory, missing))
         index = False
         if plan.bootstraps and self.memory.observation_similarity != LCS:
-            index = await uses_index(self.session, self.memory, self.search, 1 + TIE_MARGIN)
+            index = await uses_index(
+                self.session, self.memory, self.search, BOOTSTRAP_CANDIDATES, self.memory.lambda_
+            )
         return Lookups(vectors, index)
 
     async def _send(self, plan: Plan, task: str, lookups: Lookups) -> dict[int, list[SentPair]]:

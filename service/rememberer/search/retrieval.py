@@ -29,10 +29,18 @@ from rememberer.search.query import NO_FILTERS, Filters, SearchQuery, TaskScope,
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
 TIE_MARGIN = 10
+# Candidates per result that the index proposes and the full-precision vectors rescore: the
+# index orders by half-precision vectors, whose rounding reorders records whose scores are
+# closer than about 1e-3, common where many records share a task or a room.
+RESCORED_PER_RESULT = 8
 # ef_search grows with the candidates asked for: the configured value is the one measured
-# for k = 5 (15 candidates, docs/BENCHMARKS.md); pgvector allows at most 1000.
+# for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
+# How much longer the candidate list gets at λ = 0 or 1 than at λ = 0.5 (linearly between).
+# The graph links whole [task; observation] vectors; a query weighing one half only is least
+# like them, and on every distribution measured its recall needs about twice the list.
+LAMBDA_EF_GROWTH = 1.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -66,6 +74,26 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
+def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
+    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5)."""
+    ef_search = ef_search_for(candidates, configured)
+    if lambda_ is None:
+        return ef_search
+    lopsided = abs(2.0 * lambda_ - 1.0)  # 0 at λ = 0.5, 1 at λ = 0 or 1
+    return min(MAX_EF_SEARCH, round(ef_search * (1.0 + LAMBDA_EF_GROWTH * lopsided)))
+
+
+def rescored_candidates(k: int) -> int:
+    """How many candidates the index proposes for the k best records."""
+    return RESCORED_PER_RESULT * k + TIE_MARGIN
+
+
+def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched) for the k best records at λ."""
+    candidates = rescored_candidates(k)
+    return ef_search_at(candidates, configured, lambda_), candidates
+
+
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
 # otherwise may prefer the memory_id B-tree plus a sort of every record). The iterative scan
 # goes on past the first ef_search candidates when the heap refuses some of them: deleted
@@ -91,14 +119,18 @@ class _Decision:
 
 
 async def uses_index(
-    session: AsyncSession, memory: MemoryInfo, params: SearchParams, candidates: int
+    session: AsyncSession,
+    memory: MemoryInfo,
+    params: SearchParams,
+    candidates: int,
+    lambda_: float | None = None,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
     trip (a capped count with the index's state, or the index's settings), none after
     that. A memory past the exact scan without a usable index gets one built (indexing.py)
     and is scanned exactly until it is ready."""
-    ef_search = ef_search_for(candidates, params.ef_search)
+    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -202,8 +234,9 @@ async def rank(
     """The k best records of the query."""
     if memory.observation_similarity == LCS:
         return await _rank_by_elements(session, memory, query, params)
-    index = await uses_index(session, memory, params, query.k + TIE_MARGIN)
-    binds = search_binds(query, query.k + TIE_MARGIN)
+    candidates = rescored_candidates(query.k)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
+    binds = search_binds(query, candidates)
     rows = await session.execute(text(ranking_sql(memory, index, query.shape)), binds)
     return [_ranked(row) for row in rows]
 
@@ -217,7 +250,7 @@ async def _rank_by_elements(
     if observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
-    index = await uses_index(session, memory, params, candidates)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
     sql = candidates_sql(memory, index, True, query.task_filter)
     rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
@@ -283,8 +316,9 @@ async def retrieve(
     memories, whose ranking is finished in Python before the records are read."""
     if memory.observation_similarity == LCS:
         return await exemplars(session, await rank(session, memory, query, params))
-    index = await uses_index(session, memory, params, query.k + TIE_MARGIN)
-    binds = search_binds(query, query.k + TIE_MARGIN)
+    candidates = rescored_candidates(query.k)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
+    binds = search_binds(query, candidates)
     rows = await session.execute(_exemplars_sql(memory, index, query.shape), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 

@@ -1,0 +1,178 @@
+"""Recall@5 per distribution and λ, and the HNSW index shape, measured in SQL.
+
+Each distribution (distributions.py, real_text.py) is seeded into a memory of its own with
+the service's index. Its queries are then answered the way the service answers them (the
+HNSW candidates in the memory's index order, ef_search and the candidate count chosen by
+`rememberer.search.retrieval.search_effort`, rescored exactly), and by fixed ef_search
+values for comparison, against an exact numpy scan of the same vectors. Last, each
+candidate index shape is built on each distribution and timed: build, the insert of a new
+state, search, and recall with the service's search.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rememberer.config import Settings
+from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
+from rememberer.search.query import query_vector
+from rememberer.search.retrieval import TIE_MARGIN, search_effort
+
+from benchmarks.data import hits_at_k, kth_best_scores
+from benchmarks.distributions import Memory
+from benchmarks.seed import Connection, memory_info, seed
+from benchmarks.tune import build_shape, insert_ms
+
+logger = logging.getLogger(__name__)
+
+K = 5
+LAMBDAS = (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)
+SCORE_TOLERANCE = 1e-4
+SERVICE = "service"
+# Fixed ef_search values the service's choice is compared with (64: the former default).
+FIXED_EF_SEARCHES = (64, 200, 400, 800)
+# Candidate shapes (precision, m, ef_construction); the service's is measured first.
+SHAPES = tuple(
+    dict.fromkeys(
+        [
+            INDEX_SHAPE,
+            IndexShape("halfvec", 12, 256),
+            IndexShape("halfvec", 16, 128),
+            IndexShape("halfvec", 12, 128),
+            IndexShape("halfvec", 16, 64),
+            IndexShape("halfvec", 8, 128),
+            IndexShape("halfvec", 8, 64),
+        ]
+    )
+)
+
+
+@dataclass(frozen=True)
+class RecallRow:
+    distribution: str
+    size: int
+    search: str  # SERVICE or "ef_search N"
+    recall: dict[float, float]
+    p50_ms: float
+    p99_ms: float
+
+
+@dataclass(frozen=True)
+class ShapeRow:
+    distribution: str
+    size: int
+    shape: IndexShape
+    build_seconds: float
+    index_bytes: int
+    insert_ms: float
+    p50_ms: float
+    worst_recall: float
+
+
+def _effort(search: str, lambda_: float) -> tuple[int, int]:
+    """(ef_search, candidates) of one way of searching."""
+    if search == SERVICE:
+        return search_effort(K, lambda_, Settings().hnsw_ef_search)
+    return int(search.split()[-1]), K + TIE_MARGIN
+
+
+class RecallBench:
+    """One seeded memory, its queries and their exact answers, on one connection."""
+
+    def __init__(self, connection: Connection, info: MemoryInfo, memory: Memory, ids: list[int]):
+        self.connection = connection
+        self.info = info
+        self.memory = memory
+        self.position = {record_id: i for i, record_id in enumerate(ids)}
+        queries = memory.queries
+        self.bars = {lam: kth_best_scores(memory.data, queries, lam, K) for lam in LAMBDAS}
+        connection.execute("SET hnsw.iterative_scan = relaxed_order")
+        connection.execute("SET enable_sort = off")
+
+    def _sql(self, shape: IndexShape) -> str:
+        order = shape.order_by(self.info.dimension, "%s")
+        return (
+            f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(self.info.id)} "
+            f"ORDER BY {order} LIMIT %s"
+        )
+
+    def answer(
+        self, search: str, lambda_: float, shape: IndexShape = INDEX_SHAPE
+    ) -> tuple[float, list[float]]:
+        """Recall@K at `lambda_` and the latency of each candidate query (ms)."""
+        ef_search, candidates = _effort(search, lambda_)
+        self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
+        sql, queries, data = self._sql(shape), self.memory.queries, self.memory.data
+        hits, latencies = 0, []
+        for q in range(len(queries)):
+            task, observation = queries.tasks[q], queries.observations[q]
+            started = time.perf_counter()
+            found = self.connection.execute(
+                sql, (query_vector(task, observation, lambda_), candidates)
+            ).fetchall()
+            latencies.append((time.perf_counter() - started) * 1000)
+            rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
+            bar = float(self.bars[lambda_][q])
+            hits += hits_at_k(data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
+        return hits / (K * len(queries)), latencies
+
+    def recall_row(self, search: str) -> RecallRow:
+        recall, latencies = {}, []
+        for lambda_ in LAMBDAS:
+            recall[lambda_], times = self.answer(search, lambda_)
+            latencies += times
+        return RecallRow(
+            self.memory.name,
+            len(self.memory.data),
+            search,
+            recall,
+            float(np.percentile(latencies, 50)),
+            float(np.percentile(latencies, 99)),
+        )
+
+    def shape_row(self, shape: IndexShape) -> ShapeRow:
+        build_seconds, index_bytes = build_shape(self.connection, self.info, shape)
+        n = min(100, len(self.memory.queries))
+        queries = self.memory.queries
+        states = np.concatenate([queries.tasks[:n], queries.observations[:n]], axis=1)
+        insert = insert_ms(self.connection, self.info, states.astype(np.float32))
+        recall, latencies = [], []
+        for lambda_ in LAMBDAS:
+            hit, times = self.answer(SERVICE, lambda_, shape)
+            recall.append(hit)
+            latencies += times
+        return ShapeRow(
+            self.memory.name,
+            len(self.memory.data),
+            shape,
+            build_seconds,
+            index_bytes,
+            insert,
+            float(np.percentile(latencies, 50)),
+            min(recall),
+        )
+
+
+def measure_distribution(
+    connection: Connection,
+    url: str,
+    memory_name: str,
+    memory: Memory,
+    shapes: Sequence[IndexShape],
+) -> tuple[list[RecallRow], list[ShapeRow]]:
+    """Seed `memory` into the (new, empty) service memory `memory_name` and measure it."""
+    logger.info("recall: seeding %s, %d records", memory.name, len(memory.data))
+    _, ids = seed(url, memory_name, memory.data, index=True)
+    bench = RecallBench(connection, memory_info(connection, memory_name), memory, ids)
+    bench.answer(SERVICE, 0.5)  # warm the buffer cache and the plan
+    searches = [SERVICE, *(f"ef_search {ef}" for ef in FIXED_EF_SEARCHES)]
+    recall = [bench.recall_row(search) for search in searches]
+    for row in recall:
+        logger.info("recall %s %s: %s", memory.name, row.search, row.recall)
+    # The service's shape is built already; the others replace it in turn.
+    shape_rows = [bench.shape_row(shape) for shape in shapes]
+    return recall, shape_rows

@@ -1,0 +1,107 @@
+"""The recall suite's tables: recall@5 per distribution and λ, and the index shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rememberer.memories.catalog import INDEX_SHAPE, IndexShape
+
+from benchmarks.recall_bench import LAMBDAS, SERVICE, K, RecallRow, ShapeRow
+
+MIB = 1024 * 1024
+RECALL_GOAL = 0.99
+CHOSEN = " **(default)**"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _size(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def _recall(value: float) -> str:
+    text = f"{value:.3f}"
+    return text if value >= RECALL_GOAL else f"**{text}**"
+
+
+def shape_name(shape: IndexShape) -> str:
+    name = f"{shape.precision}, m={shape.m}, ef_construction={shape.ef_construction}"
+    return name + (CHOSEN if shape == INDEX_SHAPE else "")
+
+
+def worst_service_recall(rows: Sequence[RecallRow]) -> float:
+    return min((min(r.recall.values()) for r in rows if r.search == SERVICE), default=1.0)
+
+
+def _recall_rows(rows: Sequence[RecallRow]) -> list[list[str]]:
+    return [
+        [
+            r.distribution,
+            _size(r.size),
+            "the service's" + CHOSEN if r.search == SERVICE else r.search,
+            *(_recall(r.recall[lam]) for lam in LAMBDAS),
+            f"{r.p50_ms:.2f}",
+            f"{r.p99_ms:.2f}",
+        ]
+        for r in rows
+    ]
+
+
+def _shape_rows(rows: Sequence[ShapeRow]) -> list[list[str]]:
+    return [
+        [
+            r.distribution,
+            _size(r.size),
+            shape_name(r.shape),
+            f"{r.build_seconds:.1f}",
+            f"{r.index_bytes / MIB:.0f}",
+            f"{r.insert_ms:.2f}",
+            f"{r.p50_ms:.2f}",
+            _recall(r.worst_recall),
+        ]
+        for r in rows
+    ]
+
+
+def render_recall(recall: Sequence[RecallRow], shapes: Sequence[ShapeRow]) -> list[str]:
+    lines = [
+        f"## Recall@{K} per distribution and λ (SQL, one caller)",
+        "",
+        f"Bold: below {RECALL_GOAL}. Worst recall of the service's search: "
+        f"{worst_service_recall(recall):.3f}. Latency: the candidate query alone, every λ.",
+        "",
+        *_table(
+            [
+                "data",
+                "records",
+                "search",
+                *(f"λ={lam:g}" for lam in LAMBDAS),
+                "p50 ms",
+                "p99 ms",
+            ],
+            _recall_rows(recall),
+        ),
+    ]
+    if shapes:
+        lines += [
+            "## HNSW index shapes (SQL, one caller, the service's search)",
+            "",
+            *_table(
+                [
+                    "data",
+                    "records",
+                    "index",
+                    "build s",
+                    "MiB",
+                    "insert of a new state ms",
+                    "search p50 ms",
+                    f"worst recall@{K}",
+                ],
+                _shape_rows(shapes),
+            ),
+        ]
+    return lines
