@@ -1,7 +1,6 @@
 """An OpenAI-compatible chat-completions endpoint as a :class:`Completer`: llama.cpp's
 server, Ollama, vLLM or a hosted API."""
 
-
 from __future__ import annotations
 
 import asyncio

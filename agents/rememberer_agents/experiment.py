@@ -102,11 +102,11 @@ class Experiment:
     async def run(self) -> list[ConditionRun]:
         runs = [
             await self.condition("no_memory", self.games, self.agents, memory=None),
-            await self.condition("memory", self.games, self.agents, memory=await self._new("m")),
+            await self.condition("memory", self.games, self.agents, memory=await self.new("m")),
         ]
         trained = runs[-1]
         if self.agents > 1:
-            runs.append(await self.condition("memory", self.games, 1, memory=await self._new("s")))
+            runs.append(await self.condition("memory", self.games, 1, memory=await self.new("s")))
         if self.transfer_games:
             episodes = self.transfer_episodes or self.episodes
             # Other tasks' exemplars are what transfer is made of: no task filter here.
@@ -122,7 +122,7 @@ class Experiment:
                     "transfer_baseline",
                     self.transfer_games,
                     self.agents,
-                    await self._new("b"),
+                    await self.new("b"),
                     use,
                     episodes,
                 )
@@ -133,7 +133,8 @@ class Experiment:
     def memory_name(self, suffix: str) -> str:
         return f"agents-{self.run_id}-{suffix}"
 
-    async def _new(self, suffix: str) -> AsyncMemoryHandle:
+    async def new(self, suffix: str) -> AsyncMemoryHandle:
+        """A fresh memory of this run, created with the run's settings."""
         handle = self.client.memory(self.memory_name(suffix))
         await create_memory(handle, self.config)
         return handle
