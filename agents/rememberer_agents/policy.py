@@ -118,7 +118,7 @@ class ExemplarRule:
 
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     q_margin: float = 0.01
-    epsilon: float = 0.05
+    epsilon: float = 0.0
 
     def choose(self, situation: Situation) -> Decision:
         values = known_values(situation.exemplars, situation.actions)
