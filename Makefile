@@ -8,9 +8,9 @@ TORCH_VERSION := 2.13.0
 # of NVIDIA wheels that the embedder never uses. Override with TORCH_INDEX=<url>.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
-.PHONY: install serve test lint bench screenshots clean
+.PHONY: install serve test lint bench learn screenshots clean
 
-$(STAMP): pyproject.toml client/pyproject.toml
+$(STAMP): pyproject.toml client/pyproject.toml agents/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 	# torch alone from $(TORCH_INDEX), first, and only when it is missing: sentence-transformers
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml client/pyproject.toml
 	# of reach.
 	$(BIN)/python -c "import importlib.metadata as m; assert m.version('torch').split('+')[0] == '$(TORCH_VERSION)'" 2>/dev/null \
 		|| $(BIN)/pip install --no-deps --index-url $(TORCH_INDEX) torch==$(TORCH_VERSION)
-	$(BIN)/pip install -e ./client -e '.[test]'
+	$(BIN)/pip install -e ./client -e '.[test]' -e './agents[textworld,plot]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -46,6 +46,11 @@ bench: $(STAMP)
 # The memory inspector's main pages as PNGs in docs/ (needs chromium and chromium-driver).
 screenshots: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m tests.ui.screenshots
+
+# Not part of `make test`: the agents' learning demo (a service of its own on an embedded
+# database); writes docs/LEARNING.md and docs/learning/ (plot, tables, results).
+learn: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m rememberer_agents.demo $(ARGS)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
