@@ -108,6 +108,38 @@ def _lifespan(
     return lifespan
 
 
+def install_health_routes(app: FastAPI, metrics: Metrics, warm_embedder: bool) -> None:
+    """/metrics, /healthz (the process answers) and /readyz (the database reachable, its
+    migrations current, the embedder loaded)."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.get("/healthz", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], responses={503: {"model": dict[str, str]}})
+    async def readyz(request: Request) -> JSONResponse:
+        try:
+            async with request.app.state.engine.connect() as connection:
+                revision = await connection.run_sync(current_revision)
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure means "not ready"; the reason goes to the log only
+            logger.warning("readiness check failed: database unreachable", exc_info=True)
+            return JSONResponse(status_code=503, content={"status": "database unreachable"})
+        if revision != head_revision():
+            return JSONResponse(
+                status_code=503,
+                content={"status": f"migrations pending: at {revision}, need {head_revision()}"},
+            )
+        if warm_embedder and not request.app.state.embedder.loaded:
+            status = request.app.state.embedder_error or "embedder loading"
+            return JSONResponse(status_code=503, content={"status": status})
+        return JSONResponse(content={"status": "ready"})
+
+
 def create_app(
     settings: Settings | None = None, database_url: str | None = None, *, warm_embedder: bool = True
 ) -> FastAPI:
@@ -144,32 +176,6 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMiddleware, metrics=metrics)
 
-    @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
-        return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    @app.get("/healthz", tags=["health"])
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/readyz", tags=["health"], responses={503: {"model": dict[str, str]}})
-    async def readyz(request: Request) -> JSONResponse:
-        try:
-            async with request.app.state.engine.connect() as connection:
-                revision = await connection.run_sync(current_revision)
-                await connection.execute(text("SELECT 1"))
-        except Exception:  # any failure means "not ready"; the reason goes to the log only
-            logger.warning("readiness check failed: database unreachable", exc_info=True)
-            return JSONResponse(status_code=503, content={"status": "database unreachable"})
-        if revision != head_revision():
-            return JSONResponse(
-                status_code=503,
-                content={"status": f"migrations pending: at {revision}, need {head_revision()}"},
-            )
-        if warm_embedder and not request.app.state.embedder.loaded:
-            status = request.app.state.embedder_error or "embedder loading"
-            return JSONResponse(status_code=503, content={"status": status})
-        return JSONResponse(content={"status": "ready"})
-
+    install_health_routes(app, metrics, warm_embedder)
     describe_operations(app)
     return app
