@@ -11,6 +11,8 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 WAIT = 15
@@ -51,6 +53,17 @@ def start_chromium(binary: str, profile: str, height: int = 1000) -> webdriver.C
 
 def open_page(browser: WebDriver, url: str) -> None:
     browser.get(url)
+    WebDriverWait(browser, WAIT).until(
+        lambda b: b.execute_script("return document.readyState") == "complete"
+    )
+
+
+def follow(browser: WebDriver, element: WebElement) -> None:
+    """Click a link or a submit button and wait for the next page: until the current page
+    is gone, reading the body could find the old one, or an element going stale."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
     WebDriverWait(browser, WAIT).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )

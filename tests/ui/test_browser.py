@@ -10,7 +10,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.support import ui_seeding as seeding
-from tests.support.browser import assert_nothing_ran, body_text, open_page
+from tests.support.browser import assert_nothing_ran, body_text, follow, open_page
 from tests.support.http import ServerThread
 from tests.support.ui_seeding import Seeded
 
@@ -90,7 +90,7 @@ def test_open_an_episode(browser: WebDriver, server: ServerThread, seeded: Seede
     open_page(browser, f"{server.url}/ui/memories/{seeded.learning}/episodes")
     rows = browser.find_elements(By.CSS_SELECTOR, "#episodes tbody tr")
     assert any("open" in row.text for row in rows)
-    browser.find_element(By.LINK_TEXT, "episode-029").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "episode-029"))
     WebDriverWait(browser, WAIT).until(lambda b: b.find_elements(By.ID, "steps"))
     steps = browser.find_elements(By.CSS_SELECTOR, "#steps li.step")
     assert len(steps) == 2

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.support import ui_seeding as seeding
-from tests.support.browser import body_text, open_page
+from tests.support.browser import body_text, follow, open_page
 from tests.support.http import ServerThread
 from tests.support.ui_seeding import ADMIN_KEY
 
@@ -45,7 +45,7 @@ def log_in(browser: WebDriver, url: str, key: str) -> None:
     open_page(browser, url + "/ui")
     assert browser.current_url == url + "/ui/login"
     browser.find_element(By.ID, "key").send_keys(key)
-    browser.find_element(By.CSS_SELECTOR, "#login-form button").click()
+    follow(browser, browser.find_element(By.CSS_SELECTOR, "#login-form button"))
 
 
 def test_login_shows_without_a_key_and_a_scoped_key_sees_its_memories_only(
@@ -140,8 +140,8 @@ def test_delete_a_record_through_its_confirmation_page(
     seeding.seed_ranking(api, name)
     record_id = api.get(f"/v1/memories/{name}/records").json()["items"][0]["record_id"]
     open_page(browser, f"{server.url}/ui/memories/{name}/records/{record_id}")
-    browser.find_element(By.LINK_TEXT, "Delete this record…").click()
-    browser.find_element(By.ID, "confirm-delete").click()
+    follow(browser, browser.find_element(By.LINK_TEXT, "Delete this record…"))
+    follow(browser, browser.find_element(By.ID, "confirm-delete"))
     assert browser.current_url.endswith(f"/ui/memories/{name}/records")
     assert api.get(f"/v1/memories/{name}/records/{record_id}").status_code == 404
 

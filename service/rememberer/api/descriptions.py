@@ -51,17 +51,18 @@ OPERATIONS: dict[tuple[str, str], str] = {
 
 
 def describe_operations(app: FastAPI) -> None:
-    """Fills in the description of every operation of the OpenAPI document that has none
-    (built once, on the first request for it)."""
+    """Fills in the description of every operation of the OpenAPI document that has none.
+    Wraps whatever builds the document now (FastAPI's, or api.auth's amendment of it), which
+    caches it: filling in again finds nothing left to do."""
+    build = app.openapi
 
     def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = FastAPI.openapi(app)
-            for path, operations in schema.get("paths", {}).items():
-                for method, operation in operations.items():
-                    text = OPERATIONS.get((method.upper(), path))
-                    if text and not operation.get("description"):
-                        operation["description"] = text
-        return app.openapi_schema or {}
+        document = build()
+        for path, operations in document.get("paths", {}).items():
+            for method, operation in operations.items():
+                text = OPERATIONS.get((method.upper(), path))
+                if text and not operation.get("description"):
+                    operation["description"] = text
+        return document
 
     app.openapi = openapi  # type: ignore[method-assign]
