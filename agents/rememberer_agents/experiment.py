@@ -106,7 +106,10 @@ class Experiment:
         ]
         trained = runs[-1]
         if self.agents > 1:
-            runs.append(await self.condition("memory", self.games, 1, memory=await self.new("s")))
+            # The same number of agents, each alone with a memory of its own: as many
+            # (agent, game) pairs as the sharing team, so the two compare like for like.
+            alone = [await self.new(f"s{index}") for index in range(self.agents)]
+            runs.append(await self.condition("memory", self.games, self.agents, alone))
         if self.transfer_games:
             episodes = self.transfer_episodes or self.episodes
             # Other tasks' exemplars are what transfer is made of: no task filter here.
@@ -144,14 +147,20 @@ class Experiment:
         condition: str,
         games: Sequence[Game],
         agents: int,
-        memory: AsyncMemoryHandle | None,
+        memory: AsyncMemoryHandle | Sequence[AsyncMemoryHandle] | None,
         use: MemoryUse | None = None,
         episodes: int | None = None,
     ) -> ConditionRun:
         """``agents`` agents at once, each playing every game ``episodes`` times (episode
-        by episode, all games in each), sharing ``memory``."""
+        by episode, all games in each), sharing ``memory``; or, given one memory per agent,
+        each alone with its own (the rows then say ``agents=1``: nobody shared)."""
         episodes = episodes if episodes is not None else self.episodes
-        label = f"{condition} ({agents} agent{'s' if agents > 1 else ''})"
+        memories = memory if isinstance(memory, Sequence) else [memory] * agents
+        sharing = 1 if isinstance(memory, Sequence) else agents
+        label = (
+            f"{condition} ({agents} agent{'s' if agents > 1 else ''}"
+            f"{', each alone' if sharing == 1 and agents > 1 else ''})"
+        )
         total = agents * episodes * len(games)
         rows: list[Row] = []
         started = time.perf_counter()
@@ -164,7 +173,9 @@ class Experiment:
 
             await asyncio.gather(
                 *(
-                    self._agent(condition, index, agents, games, episodes, memory, use, record)
+                    self._agent(
+                        condition, index, sharing, games, episodes, memories[index], use, record
+                    )
                     for index in range(agents)
                 )
             )
@@ -182,7 +193,9 @@ class Experiment:
         record: Callable[[Row], None],
     ) -> None:
         # A string seed is hashed the same way in every process: reproducible choices.
-        policy = self.make_policy(random.Random(f"{self.seed}:{condition}:{agents}:{index}"))
+        # Agent i of the sharing team and agent i alone make the same choices until what
+        # they retrieve differs: the comparison isolates the sharing.
+        policy = self.make_policy(random.Random(f"{self.seed}:{condition}:{index}"))
         timed = TimedMemory(memory, use or self.use, self.config) if memory else None
         envs = {game: self.make_env(game) for game in games}
         try:

@@ -162,7 +162,7 @@ class Targets:
             f"{self.transfer_success:.2f} vs {self.transfer_baseline_success:.2f} — "
             f"{mark(self.transfer_success > self.transfer_baseline_success)}.",
             f"- N sharing agents reach their first success in fewer episodes per agent than "
-            f"one: {self.team_first_success:.2f} vs {self.solo_first_success:.2f} — "
+            f"each alone: {self.team_first_success:.2f} vs {self.solo_first_success:.2f} — "
             f"{mark(self.team_first_success < self.solo_first_success)}.",
             f"- Memory calls ≤ 5% of wall time: {100 * self.memory_share:.1f}% — "
             f"{mark(self.memory_share <= 0.05)}.",
@@ -206,7 +206,7 @@ def _conditions(rows: Sequence[RowDict]) -> list[tuple[str, list[RowDict]]]:
         for agents in sorted(
             {int(r.get("agents", 1)) for r in select(rows, condition)}, reverse=True
         ):
-            label = condition if agents == n else f"{condition} ({agents} agent)"
+            label = condition if agents == n else f"{condition} (each agent alone)"
             chosen.append((label, select(rows, condition, agents)))
     return chosen
 
@@ -255,14 +255,15 @@ def summary_markdown(
     )
     lines += ["", "Steps count the step limit for episodes not won.", ""]
 
-    lines += [f"## One agent vs {n} agents sharing one memory", ""]
+    lines += [f"## Agents alone vs {n} agents sharing one memory", ""]
     body = []
     for agents in sorted({int(r.get("agents", 1)) for r in select(rows, "memory")}):
         chosen = select(rows, "memory", agents)
         mean, never, pairs = episodes_to_first_success(chosen)
+        players = len({r["agent"] for r in chosen})
         body.append(
             [
-                str(agents),
+                f"{players} sharing one memory" if agents > 1 else f"{players}, each alone",
                 _f(mean),
                 f"{never}/{pairs}",
                 _f(wall_seconds(chosen), 1),
@@ -339,7 +340,7 @@ def learning_curve(rows: Sequence[RowDict], path: Path, title: str = "") -> None
         ("no memory", select(rows, "no_memory"), "C3", "-"),
     ]
     if n > 1:
-        series.append(("memory (1 agent)", select(rows, "memory", 1), "C2", "--"))
+        series.append(("memory (each agent alone)", select(rows, "memory", 1), "C2", "--"))
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     for label, chosen, color, style in series:
         if not chosen:

@@ -39,11 +39,11 @@ def test_learn_writes_results_summary_and_plot(
         counted[(row["condition"], row["agents"])] = (
             counted.get((row["condition"], row["agents"]), 0) + 1
         )
-    # 1 game x 2 episodes x 2 agents; the solo memory run has one agent.
+    # 1 game x 2 episodes x 2 agents; in the solo run each of the 2 agents is alone.
     assert counted == {
         ("no_memory", 2): 4,
         ("memory", 2): 4,
-        ("memory", 1): 2,
+        ("memory", 1): 4,
         ("transfer", 2): 4,
         ("transfer_baseline", 2): 4,
     }
@@ -53,7 +53,7 @@ def test_learn_writes_results_summary_and_plot(
     summary = (out / "summary.md").read_text()
     for heading in (
         "## Success and steps per condition",
-        "## One agent vs 2 agents",
+        "## Agents alone vs 2 agents sharing one memory",
         "## Transfer",
     ):
         assert heading in summary
