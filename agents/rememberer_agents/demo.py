@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None, docs: Path = Path("docs")) -> int:
             "",
             "Written by `make learn` (`python -m rememberer_agents.demo`); the raw rows are in",
             "[learning/results.jsonl](learning/results.jsonl). How the agents decide, the",
-            "settings and why: [../agents/README.md](../agents/README.md).",
+            "settings and why: [../agents/README.md](../agents/README.md); what the numbers",
+            "mean, target by target:",
+            "[What the default demo shows](../agents/README.md#what-the-default-demo-shows).",
             "",
             f"- Machine: {machine()}",
             f"- Run time: {minutes:.1f} min (all conditions, one service on an embedded "

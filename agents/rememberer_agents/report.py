@@ -211,6 +211,48 @@ def _conditions(rows: Sequence[RowDict]) -> list[tuple[str, list[RowDict]]]:
     return chosen
 
 
+def game_kind(row: RowDict) -> str:
+    """``coin_collector`` of ``coin_collector-101``."""
+    return str(row["game"]).rsplit("-", 1)[0]
+
+
+def score_share(rows: Sequence[RowDict]) -> float:
+    """Mean of score / max score: how far episodes got, won or not."""
+    shares = [float(r["score"]) / float(r["max_score"]) for r in rows if float(r["max_score"])]
+    return statistics.fmean(shares) if shares else float("nan")
+
+
+def _by_kind_section(rows: Sequence[RowDict]) -> list[str]:
+    """Last-third results per game kind: where a mean over all games hides which kind
+    was learned and which was not."""
+    body = []
+    for kind in sorted({game_kind(r) for r in rows}):
+        for label, chosen in _conditions(rows):
+            if label.startswith("transfer"):
+                continue
+            late = last_third([r for r in chosen if game_kind(r) == kind])
+            if late:
+                body.append(
+                    [
+                        kind,
+                        label,
+                        _f(success(late)),
+                        _f(score_share(late)),
+                        _f(mean_steps(late), 1),
+                        _f(mean_steps(late, won_only=True), 1),
+                    ]
+                )
+    header = [
+        "kind",
+        "condition",
+        "success",
+        "score / max score",
+        "steps",
+        "steps when won",
+    ]
+    return ["## Per game kind, last third", "", *_table(header, body), ""]
+
+
 def summary_markdown(
     rows: Sequence[RowDict],
     *,
@@ -254,6 +296,7 @@ def summary_markdown(
         body,
     )
     lines += ["", "Steps count the step limit for episodes not won.", ""]
+    lines += _by_kind_section(rows)
 
     lines += [f"## Agents alone vs {n} agents sharing one memory", ""]
     body = []

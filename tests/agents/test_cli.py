@@ -54,6 +54,7 @@ def test_learn_writes_results_summary_and_plot(
     for heading in (
         "## Success and steps per condition",
         "## Agents alone vs 2 agents sharing one memory",
+        "## Per game kind, last third",
         "## Transfer",
     ):
         assert heading in summary
