@@ -13,7 +13,7 @@ HOSTILE = [
     "<script>window.__xss = 'script'</script>",
     '"><img src=x onerror="window.__xss = \'img\'">',
     "javascript:window.__xss = 'link'",
-    "{{7*7}} {% raw %}",
+    '{{ "tem" ~ "plated" }} {% raw %}',
 ]
 ADMIN_KEY = "ui-admin-key-0123456789"
 QUERY_TASK = "query task"

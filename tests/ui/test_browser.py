@@ -107,7 +107,9 @@ def test_hostile_text_shows_literally_and_never_runs(
         assert_nothing_ran(browser)
         text = body_text(browser)
         assert "<script>" in text and "onerror=" in text, path
-        assert "{{7*7}}" in text and "49" not in text.replace(seeded.hostile, ""), path
+        # Template syntax shows literally: evaluated, it would print "templated" (page numbers,
+        # ids and times can hold any digits, so an arithmetic probe could match by chance).
+        assert '{{ "tem" ~ "plated" }}' in text and "templated" not in text, path
     open_page(browser, base + "/records")
     links = hrefs(browser, "#records a")
     assert links and all(link.startswith(server.url + "/ui/") for link in links)
