@@ -211,6 +211,10 @@ def _conditions(rows: Sequence[RowDict]) -> list[tuple[str, list[RowDict]]]:
     return chosen
 
 
+# The conditions that play the training games (transfer plays other games).
+TRAINED = ("memory", "no_memory")
+
+
 def game_kind(row: RowDict) -> str:
     """``coin_collector`` of ``coin_collector-101``."""
     return str(row["game"]).rsplit("-", 1)[0]
@@ -225,11 +229,10 @@ def score_share(rows: Sequence[RowDict]) -> float:
 def _by_kind_section(rows: Sequence[RowDict]) -> list[str]:
     """Last-third results per game kind: where a mean over all games hides which kind
     was learned and which was not."""
+    trained = [(label, c) for label, c in _conditions(rows) if c[0]["condition"] in TRAINED]
     body = []
     for kind in sorted({game_kind(r) for r in rows}):
-        for label, chosen in _conditions(rows):
-            if label.startswith("transfer"):
-                continue
+        for label, chosen in trained:
             late = last_third([r for r in chosen if game_kind(r) == kind])
             if late:
                 body.append(
