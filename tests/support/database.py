@@ -48,3 +48,17 @@ def index_valid(database_url: str, index: str) -> bool | None:
             "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", (index,)
         ).fetchone()
     return None if row is None else bool(row[0])
+
+
+def stale_best_q(database_url: str, memory: str) -> list[tuple[str, float, float]]:
+    """The memory's records whose stored best q is not the highest q of their action
+    values: (observation, stored, counted)."""
+    query = """
+        SELECT r.observation, r.best_q, counted.best_q FROM records r
+        JOIN memories m ON m.id = r.memory_id,
+        LATERAL (SELECT COALESCE(max(a.q), '-Infinity') AS best_q
+                 FROM action_values a WHERE a.record_id = r.id) counted
+        WHERE m.name = %s AND r.best_q IS DISTINCT FROM counted.best_q
+    """
+    with psycopg.connect(plain_url(database_url)) as connection:
+        return [(str(o), float(s), float(c)) for o, s, c in connection.execute(query, (memory,))]

@@ -87,6 +87,9 @@ class RecordRow(Base):
     # Item capacity only: similarity to the nearest other record, and that record's id.
     redundancy: Mapped[float | None] = mapped_column(Float)
     nearest_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The highest q of its action values, '-Infinity' while it has none: kept by triggers on
+    # action_values (migration 0009), read by the inspector's "best q" sort.
+    best_q: Mapped[float] = mapped_column(Float, nullable=False, server_default=text("'-Infinity'"))
 
     __table_args__ = (
         Index("records_memory_key", "memory_id", "key", unique=True),
@@ -94,6 +97,7 @@ class RecordRow(Base):
         Index("records_task", "task", postgresql_using="hash"),
         Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
         Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
+        Index("records_best_q", "memory_id", "best_q", "id"),
         {"postgresql_with": {"fillfactor": 85}},
     )
 

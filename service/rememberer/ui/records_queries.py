@@ -37,18 +37,13 @@ SEARCH_TIMEOUT_MS = 3000
 QUERY_CANCELED = "57014"
 NEIGHBOURS = 5
 
-# A record's best q (one index probe of its action values).
-_BEST_Q = (
-    "COALESCE((SELECT max(a.q) FROM action_values a WHERE a.record_id = r.id), '-Infinity'::float8)"
-)
 # Sort key expression, direction. Every order ends with the id, so keys are unique.
 _ORDERS: dict[Sort, tuple[str, str]] = {
     "newest": ("r.id", "DESC"),
     "oldest": ("r.id", "ASC"),
     "visits": ("r.visits", "DESC"),
-    # No index serves it: every record's best q is looked up (one index probe each). A hash
-    # aggregate of the memory's action values measured slower (docs/BENCHMARKS-ui.md).
-    "best_q": (_BEST_Q, "DESC"),
+    # Stored by triggers on action_values (migration 0009) and indexed with the memory.
+    "best_q": ("r.best_q", "DESC"),
 }
 
 
@@ -113,7 +108,7 @@ def _records_sql(sort: Sort, searching: bool, after: bool) -> str:
         )
         SELECT r.id, left(r.task, {PREVIEW_CHARS}) AS task,
                left(r.observation, {PREVIEW_CHARS}) AS observation, r.visits, r.created_at,
-               {_BEST_Q} AS best_q,
+               r.best_q,
                (SELECT count(*) FROM action_values a WHERE a.record_id = r.id) AS actions,
                page.sort_value
         FROM page JOIN records r ON r.id = page.id
