@@ -1,4 +1,5 @@
-"""16 agents updating the same (state, action) at once lose no update and apply none twice."""
+"""16 agents updating the same (state, action) at once lose no update and apply none twice,
+and leave every record's stored best q exact."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ from tests.support.agents import (
     create_path_memory,
     run_agents,
 )
+from tests.support.database import stale_best_q
 from tests.support.http import ServerThread
 from tests.support.memories import client_memory
 
 
 @pytest.mark.parametrize("update_mode", ["mean", "const"])
 def test_sixteen_agents_on_one_state_action(
-    server: ServerThread, api: httpx.Client, memory_name: str, update_mode: str
+    server: ServerThread,
+    api: httpx.Client,
+    database_url: str,
+    memory_name: str,
+    update_mode: str,
 ) -> None:
     """Every agent's one-step episodes hit (s0, forward): visits = 16·4, q = the mean."""
     create_path_memory(api, memory_name, update_mode)
@@ -33,10 +39,11 @@ def test_sixteen_agents_on_one_state_action(
     # Each answer saw its own visit: the 64 counts are exactly 1..64, none shared or skipped.
     assert sorted(a["updated"][0]["visits"] for a in answers) == list(range(1, 65))
     assert_exact(api, memory_name, workload, mean_q=update_mode == "mean")
+    assert stale_best_q(database_url, memory_name) == []
 
 
 def test_sixteen_agents_walking_one_path_with_retries(
-    server: ServerThread, api: httpx.Client, memory_name: str
+    server: ServerThread, api: httpx.Client, database_url: str, memory_name: str
 ) -> None:
     """Three-step episodes over shared states (records created concurrently, bootstrap
     look-ups racing with updates), each call sent twice: still exact."""
@@ -45,6 +52,7 @@ def test_sixteen_agents_walking_one_path_with_retries(
     with HttpAgents([server.url], memory_name) as agents:
         run_agents(workload, agents, resend=True)
     assert_exact(api, memory_name, workload)
+    assert stale_best_q(database_url, memory_name) == []
     memory = api.get(f"/v1/memories/{memory_name}").json()
     assert (memory["records"], memory["actions"], memory["episodes_open"]) == (3, 3, 0)
 
