@@ -31,7 +31,7 @@ from rememberer.search.retrieval import SearchParams
 from rememberer.search.vectors import VectorStore
 from rememberer.storage import state_locks
 from rememberer.storage.db import copy_rows, statements
-from rememberer.storage.keys import EMBED_NEW_RECORD, record_key, sha256
+from rememberer.storage.keys import BEST_Q_DEFERRED, EMBED_NEW_RECORD, record_key, sha256
 from rememberer.storage.transactions import in_transaction
 
 _REPLACE_RECORD = """
@@ -127,6 +127,25 @@ _MERGE_ACTIONS = text(
     SELECT record_id, action_key, action, note, q, reward, visits FROM staged_actions
     ORDER BY record_id, action_key
     {_REPLACE_ACTION}
+    """
+)
+
+# The load writes many values at once: instead of a row trigger per value (migration
+# 0009), one recount of its records' best q after its writes. It holds their row locks
+# (it has just written them), so a concurrent writer's recount waits for its commit.
+_DEFER_BEST_Q = text(f"SELECT set_config('{BEST_Q_DEFERRED}', 'on', true)")
+_RECOUNT_BEST_Q = text(
+    f"""
+    WITH counted AS (
+      SELECT r.id, COALESCE(max(a.q), '-Infinity') AS best_q
+      FROM records r LEFT JOIN action_values a ON a.record_id = r.id
+      WHERE r.id = ANY(CAST(:ids AS bigint[]))
+      GROUP BY r.id
+    ), recounted AS (
+      UPDATE records r SET best_q = counted.best_q FROM counted
+      WHERE r.id = counted.id AND r.best_q IS DISTINCT FROM counted.best_q
+    )
+    SELECT set_config('{BEST_Q_DEFERRED}', 'off', true)
     """
 )
 
@@ -238,9 +257,11 @@ async def _load(
     await copy_rows(session, _COPY_ACTIONS, _ACTION_TYPES, _action_rows(items, records))
     replaced = [record_id for record_id, created in records.values() if not created]
     async with statements(session, pipelined=True) as send:
+        await send(_DEFER_BEST_Q, {})
         if replaced:
             await send(_DELETE_UNNAMED_ACTIONS, {"replaced": replaced})
         await send(_MERGE_ACTIONS, {})
+        await send(_RECOUNT_BEST_Q, {"ids": [record_id for record_id, _ in records.values()]})
     return [
         schemas.UpsertedRecord(record_id=record_id, status="created" if created else "replaced")
         for record_id, created in (records[place] for place in range(len(items)))

@@ -24,3 +24,7 @@ EMBED_NEW_RECORD = """
       SELECT id, :m, :embedding FROM touched WHERE created
     )
 """
+
+# The transaction-local setting under which the best-q triggers (migration 0009) leave the
+# recount to the writer, who recounts its records itself before it commits.
+BEST_Q_DEFERRED = "rememberer.best_q_deferred"
