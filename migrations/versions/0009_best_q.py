@@ -30,10 +30,9 @@ down_revision: str | None = "0008_agent_episodes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# A writer of many values at once (the bulk load of records) sets this for its statement
-# and recounts its records itself, in one set-based statement after its writes: a row
-# trigger per value made such a load two to three times slower. The writer holds the row
-# locks of those records (it has just written them), so its recount is as exact.
+# A writer of many values at once (the bulk load of records, which knows each record's
+# values before it writes them) sets this for its transaction's writes of values and sets
+# the records' best q itself: a row trigger per value made such a load twice as slow.
 # (rememberer.storage.keys.BEST_Q_DEFERRED; a migration keeps its own copy.)
 DEFERRED_SETTING = "rememberer.best_q_deferred"
 

@@ -80,7 +80,7 @@ _UPSERT_ACTION = text(
 _STAGE_RECORDS = text(
     "CREATE TEMP TABLE staged_records (place int, key bytea, task text, observation text, "
     "embedding vector, visits int, last_reward float8, total_reward float8, "
-    "history jsonb, extra jsonb) ON COMMIT DROP"
+    "history jsonb, extra jsonb, best_q float8) ON COMMIT DROP"
 )
 _STAGE_ACTIONS = text(
     "CREATE TEMP TABLE staged_actions (record_id bigint, action_key bytea, action text, "
@@ -88,7 +88,8 @@ _STAGE_ACTIONS = text(
 )
 _COPY_RECORDS = "COPY staged_records FROM STDIN (FORMAT BINARY)"
 _RECORD_TYPES = (
-    "int4", "bytea", "text", "text", "vector", "int4", "float8", "float8", "jsonb", "jsonb"
+    "int4", "bytea", "text", "text", "vector", "int4", "float8", "float8", "jsonb", "jsonb",
+    "float8",
 )  # fmt: skip
 _COPY_ACTIONS = "COPY staged_actions FROM STDIN (FORMAT BINARY)"
 _ACTION_TYPES = ("int8", "bytea", "text", "text", "float8", "float8", "int4")
@@ -98,10 +99,11 @@ _MERGE_RECORDS = text(
     f"""
     WITH touched AS (
       INSERT INTO records (memory_id, key, task, observation, visits, last_reward,
-                           total_reward, action_history, extra)
-      SELECT :memory_id, key, task, observation, visits, last_reward, total_reward, history, extra
+                           total_reward, action_history, extra, best_q)
+      SELECT :memory_id, key, task, observation, visits, last_reward, total_reward, history,
+             extra, best_q
       FROM staged_records ORDER BY place
-      {_REPLACE_RECORD}
+      {_REPLACE_RECORD.rstrip()}, best_q = EXCLUDED.best_q
       RETURNING id, key, (xmax = 0) AS created
     ), placed AS (
       SELECT s.place, s.embedding, t.id, t.created
@@ -130,24 +132,13 @@ _MERGE_ACTIONS = text(
     """
 )
 
-# The load writes many values at once: instead of a row trigger per value (migration
-# 0009), one recount of its records' best q after its writes. It holds their row locks
-# (it has just written them), so a concurrent writer's recount waits for its commit.
+# A loaded state keeps exactly the item's actions, so its best q is known before they are
+# written: the records carry it, and the best-q triggers (migration 0009) stand aside while
+# the values are written (a trigger per value made a load about twice as slow). The load
+# holds the records' row locks from their upsert on, so a concurrent writer's own recount
+# waits for its commit and stays exact.
 _DEFER_BEST_Q = text(f"SELECT set_config('{BEST_Q_DEFERRED}', 'on', true)")
-_RECOUNT_BEST_Q = text(
-    f"""
-    WITH counted AS (
-      SELECT r.id, COALESCE(max(a.q), '-Infinity') AS best_q
-      FROM records r LEFT JOIN action_values a ON a.record_id = r.id
-      WHERE r.id = ANY(CAST(:ids AS bigint[]))
-      GROUP BY r.id
-    ), recounted AS (
-      UPDATE records r SET best_q = counted.best_q FROM counted
-      WHERE r.id = counted.id AND r.best_q IS DISTINCT FROM counted.best_q
-    )
-    SELECT set_config('{BEST_Q_DEFERRED}', 'off', true)
-    """
-)
+_UNDEFER_BEST_Q = text(f"SELECT set_config('{BEST_Q_DEFERRED}', 'off', true)")
 
 
 async def upsert_records(
@@ -261,7 +252,7 @@ async def _load(
         if replaced:
             await send(_DELETE_UNNAMED_ACTIONS, {"replaced": replaced})
         await send(_MERGE_ACTIONS, {})
-        await send(_RECOUNT_BEST_Q, {"ids": [record_id for record_id, _ in records.values()]})
+        await send(_UNDEFER_BEST_Q, {})
     return [
         schemas.UpsertedRecord(record_id=record_id, status="created" if created else "replaced")
         for record_id, created in (records[place] for place in range(len(items)))
@@ -283,6 +274,7 @@ def _record_rows(
             item.total_reward,
             Jsonb(item.action_history),
             None if item.extra is None else Jsonb(item.extra),
+            max((a.q for a in item.actions), default=float("-inf")),
         )
 
 
