@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -93,6 +95,26 @@ def test_the_converted_model_is_reused(
     assert converted_folder(bundled_model_path(), embedder_cache) == first
     assert {p.name for p in first.iterdir()} == {"model.xml", "model.bin", "tokenizer.json"}
     assert not [p for p in first.parent.iterdir() if p.name.startswith(".converting-")]
+
+
+def test_scratch_of_an_abandoned_conversion_is_removed(embedder_cache: Path) -> None:
+    """A process killed while converting leaves its scratch folder behind; the next look-up
+    removes it once it is clearly nobody's, and leaves a running conversion's alone."""
+    folder = converted_folder(bundled_model_path(), embedder_cache)
+    abandoned = folder.parent / ".converting-abandoned"
+    running = folder.parent / ".converting-running"
+    for scratch in (abandoned, running):
+        scratch.mkdir(exist_ok=True)
+        (scratch / "model.bin").write_bytes(b"half a model")
+    old = time.time() - openvino_model.ABANDONED_AFTER_S - 60
+    os.utime(abandoned, (old, old))
+    try:
+        assert converted_folder(bundled_model_path(), embedder_cache) == folder
+        assert not abandoned.exists()
+        assert running.is_dir()
+    finally:
+        shutil.rmtree(abandoned, ignore_errors=True)
+        shutil.rmtree(running, ignore_errors=True)
 
 
 def test_the_converted_model_is_readable_by_other_users(embedder_cache: Path) -> None:

@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -47,9 +48,13 @@ PROBES = (
 )
 
 
+ABANDONED_AFTER_S = 15 * 60
+
+
 def converted_folder(model_path: Path, cache_dir: Path) -> Path:
     """The converted model of `model_path` under `cache_dir`, converting it if needed."""
     folder = cache_dir / "openvino" / _digest(model_path)
+    _remove_abandoned_scratch(folder.parent)
     if (folder / "model.xml").is_file():
         return folder
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -67,6 +72,22 @@ def converted_folder(model_path: Path, cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return folder
+
+
+def _remove_abandoned_scratch(parent: Path) -> None:
+    """Removes the scratch folders of conversions whose process ended mid-way (killed, or
+    exited while a warm-up thread was converting): a conversion takes well under a minute,
+    so a scratch folder untouched for ABANDONED_AFTER_S is nobody's."""
+    if not parent.is_dir():
+        return
+    now = time.time()
+    for scratch in parent.glob(".converting-*"):
+        try:
+            abandoned = now - scratch.stat().st_mtime > ABANDONED_AFTER_S
+        except OSError:  # removed by another process meanwhile
+            continue
+        if abandoned:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _readable_by_all(folder: Path) -> None:
