@@ -1,17 +1,20 @@
 """Why recall@5 falls short at 100k records, and what other index kinds would do about it.
 
 Not part of `make bench`: one distribution at one size, in SQL on a table of its own (the
-record vectors [task; observation] and nothing else), against an exact numpy scan. For each
-index it answers the recall suite's queries at λ = 0, 0.5 and 1 with the service's search
-effort (its ef_search by λ, 50 candidates rescored exactly), and splits recall between the
+record vectors [task; observation] and nothing else), against an exact numpy scan. For
+each index it answers the recall suite's queries at λ = 0, 0.1, 0.5, 0.9 and 1 with the
+service's search effort (its ef_search by λ, 50 candidates rescored exactly), and splits
+recall between the
 queries on a task the memory holds and those on a new task, with the median best exact
 score of each group (how similar the best record is at all). Run:
 
     python -m benchmarks.index_probe --distribution text-game --size 100000
 
-Indexes measured: the service's HNSW shape and denser ones (m 24, 48), and IVFFlat with
-√n lists at 10 and 40 probes; each index is built, measured (build time, the insert of 200
-new records, recall and SQL time), then dropped.
+Indexes measured: the service's HNSW shape and a denser one (m 24); the service's shape plus
+one HNSW index per half (task, observation), whose candidates are added to the whole
+vector's on the side λ weighs more (and replace them at λ = 0 or 1); IVFFlat with √n lists
+at 10 and 40 probes. Each is built, measured (build time, the insert of 200 new records,
+recall and SQL time), then dropped.
 """
 
 from __future__ import annotations
@@ -40,37 +43,67 @@ from tests.support.database import plain_url
 
 logger = logging.getLogger("benchmarks")
 
-LAMBDAS = (0.0, 0.5, 1.0)
+LAMBDAS = (0.0, 0.1, 0.5, 0.9, 1.0)
 K = 5
 TIE = 1e-4
 INSERTS = 200
-EXPRESSION = f"(emb::halfvec({2 * DIMENSION}))"
+D = DIMENSION
+# What an index orders by, and the query vector it takes: the whole [task; observation]
+# vector, or one half of it.
+PARTS = {
+    "whole": (f"(emb::halfvec({2 * D}))", 2 * D),
+    "task": (f"(subvector(emb, 1, {D})::halfvec({D}))", D),
+    "observation": (f"(subvector(emb, {D + 1}, {D})::halfvec({D}))", D),
+}
 
 
 @dataclass(frozen=True)
 class Index:
     label: str
-    ddl: str
-    # Session settings that make a query use it at λ (None: the service's ef_search).
+    # CREATE INDEX … ON t <ddl>, one per index the kind needs.
+    ddls: tuple[str, ...]
+    # The session settings of a query at λ, and the parts it asks for candidates.
     settings: Callable[[float], dict[str, str]]
+    parts: Callable[[float], tuple[str, ...]] = lambda _: ("whole",)
+
+
+def _service_ef(lambda_: float) -> dict[str, str]:
+    ef_search, _ = search_effort(K, lambda_, 600)
+    return {"hnsw.ef_search": str(ef_search)}
+
+
+def _hnsw_ddl(part: str, m: int, ef_construction: int) -> str:
+    return (
+        f"USING hnsw ({PARTS[part][0]} halfvec_ip_ops) "
+        f"WITH (m = {m}, ef_construction = {ef_construction})"
+    )
 
 
 def hnsw(m: int, ef_construction: int) -> Index:
-    def settings(lambda_: float) -> dict[str, str]:
-        ef_search, _ = search_effort(K, lambda_, 600)
-        return {"hnsw.ef_search": str(ef_search)}
+    label = f"HNSW m {m}, ef_construction {ef_construction}"
+    return Index(label, (_hnsw_ddl("whole", m, ef_construction),), _service_ef)
 
-    ddl = (
-        f"USING hnsw ({EXPRESSION} halfvec_ip_ops) "
-        f"WITH (m = {m}, ef_construction = {ef_construction})"
-    )
-    return Index(f"HNSW m {m}, ef_construction {ef_construction}", ddl, settings)
+
+def _by_side(lambda_: float) -> tuple[str, ...]:
+    """The whole-vector index, and the index of the half that λ weighs more; at λ = 0 or 1
+    only that half's (the other half weighs nothing)."""
+    if lambda_ in (0.0, 1.0):
+        return ("task",) if lambda_ == 1.0 else ("observation",)
+    if lambda_ == 0.5:
+        return ("whole",)
+    return ("whole", "task" if lambda_ > 0.5 else "observation")
+
+
+def hnsw_with_halves(ef_search: int) -> Index:
+    ddls = tuple(_hnsw_ddl(part, 12, 256) for part in PARTS)
+    label = f"HNSW m 12 whole + one per half, ef_search {ef_search}, union by λ"
+    return Index(label, ddls, lambda _: {"hnsw.ef_search": str(ef_search)}, _by_side)
 
 
 def ivfflat(lists: int, probes: int) -> Index:
-    ddl = f"USING ivfflat ({EXPRESSION} halfvec_ip_ops) WITH (lists = {lists})"
+    ddl = f"USING ivfflat ({PARTS['whole'][0]} halfvec_ip_ops) WITH (lists = {lists})"
     return Index(
-        f"IVFFlat {lists} lists, {probes} probes", ddl, lambda _: {"ivfflat.probes": str(probes)}
+        f"IVFFlat {lists} lists, {probes} probes", (ddl,), lambda _: {"ivfflat.probes": str(probes)}
     )
 
 
@@ -119,22 +152,31 @@ def _insert_ms(connection: psycopg.Connection, rows: Matrix) -> float:
 
 
 def _candidates(
-    connection: psycopg.Connection, query: Matrix, settings: dict[str, str]
-) -> list[int]:
-    for name, value in settings.items():
+    connection: psycopg.Connection, q_task: Matrix, q_obs: Matrix, lambda_: float, index: Index
+) -> set[int]:
+    for name, value in index.settings(lambda_).items():
         connection.execute(f"SET {name} = {value}")
-    order = f"{EXPRESSION} <#> %s::halfvec({2 * DIMENSION})"
-    n = rescored_candidates(K)
-    return [
-        row[0]
-        for row in connection.execute(f"SELECT id FROM t ORDER BY {order} LIMIT {n}", (query,))
-    ]
+    queries = {
+        "whole": np.concatenate([lambda_ * q_task, (1 - lambda_) * q_obs]),
+        "task": q_task,
+        "observation": q_obs,
+    }
+    found: set[int] = set()
+    for part in index.parts(lambda_):
+        expression, dimension = PARTS[part]
+        order = f"{expression} <#> %s::halfvec({dimension})"
+        limit = rescored_candidates(K)
+        query = queries[part].astype(np.float32)
+        statement = f"SELECT id FROM t ORDER BY {order} LIMIT {limit}"
+        found.update(row[0] for row in connection.execute(statement, (query,)))
+    return found
 
 
 def measure(connection: psycopg.Connection, memory: Memory, index: Index) -> Row:
     rows = np.concatenate([memory.data.tasks, memory.data.observations], axis=1)
     started = time.perf_counter()
-    connection.execute(f"CREATE INDEX probe ON t {index.ddl}")
+    for number, ddl in enumerate(index.ddls):
+        connection.execute(f"CREATE INDEX probe_{number} ON t {ddl}")
     build_s = time.perf_counter() - started
     insert_ms = _insert_ms(connection, rows)
     known = set(memory.data.task_texts)
@@ -149,15 +191,15 @@ def measure(connection: psycopg.Connection, memory: Memory, index: Index) -> Row
                 rows[:, DIMENSION:] @ q_obs
             )
             fifth = np.partition(exact, -K)[-K]
-            query = np.concatenate([lambda_ * q_task, (1 - lambda_) * q_obs]).astype(np.float32)
             began = time.perf_counter()
-            ids = np.array(_candidates(connection, query, index.settings(lambda_)))
+            ids = np.array(sorted(_candidates(connection, q_task, q_obs, lambda_, index)))
             ms.append((time.perf_counter() - began) * 1e3)
             best = ids[np.argsort(-exact[ids])[:K]]
             hits[i] = np.sum(exact[best] >= fifth - TIE) / K
         new = hits[~seen].mean() if (~seen).any() else float("nan")
         by_lambda[lambda_] = (float(hits[seen].mean()), float(new), statistics.median(ms))
-    connection.execute("DROP INDEX probe")
+    for number in range(len(index.ddls)):
+        connection.execute(f"DROP INDEX probe_{number}")
     return Row(index.label, build_s, insert_ms, by_lambda)
 
 
@@ -204,7 +246,13 @@ def main() -> None:
     args = parser.parse_args()
     memory = make_memory(args.distribution, args.size, RecallOptions(queries=args.queries))
     lists = round(args.size**0.5)
-    indexes = [hnsw(12, 256), hnsw(24, 256), hnsw(48, 256), ivfflat(lists, 10), ivfflat(lists, 40)]
+    indexes = [
+        hnsw(12, 256),
+        hnsw(24, 256),
+        hnsw_with_halves(400),
+        ivfflat(lists, 10),
+        ivfflat(lists, 40),
+    ]
     rows = []
     with (
         tempfile.TemporaryDirectory(prefix="rememberer-index-probe-") as folder,
