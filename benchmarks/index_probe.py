@@ -4,9 +4,8 @@ Not part of `make bench`: one distribution at one size, in SQL on a table of its
 record vectors [task; observation] and nothing else), against an exact numpy scan. For
 each index it answers the recall suite's queries at λ = 0, 0.1, 0.5, 0.9 and 1 with the
 service's search effort (its ef_search by λ, 50 candidates rescored exactly), and splits
-recall between the
-queries on a task the memory holds and those on a new task, with the median best exact
-score of each group (how similar the best record is at all). Run:
+recall between the queries on a task the memory holds and those on a new task, with the
+median best exact score of each group (how similar the best record is at all). Run:
 
     python -m benchmarks.index_probe --distribution text-game --size 100000
 
