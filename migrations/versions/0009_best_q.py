@@ -40,12 +40,13 @@ DEFERRED_SETTING = "rememberer.best_q_deferred"
 # however stale the table's statistics (a set-based recount planned on a just-loaded table
 # measured 1-18 ms a statement instead of 0.1). Deletes recount once per statement (set-
 # based: deleting a memory cascades to all its values, and its records are gone anyway).
-RECOUNT_ROW = f"""
-CREATE FUNCTION records_recount_best_q() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+UNLESS_DEFERRED = f"""
   IF current_setting('{DEFERRED_SETTING}', true) = 'on' THEN
     RETURN NULL;
-  END IF;
+  END IF;"""
+RECOUNT_ROW = f"""
+CREATE FUNCTION records_recount_best_q() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN{UNLESS_DEFERRED}
   PERFORM 1 FROM records WHERE id = NEW.record_id FOR UPDATE;
   UPDATE records r SET best_q = counted.best_q
   FROM (SELECT COALESCE(max(q), '-Infinity') AS best_q
@@ -57,10 +58,7 @@ $$
 """
 RECOUNT_DELETED = f"""
 CREATE FUNCTION records_recount_best_q_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF current_setting('{DEFERRED_SETTING}', true) = 'on' THEN
-    RETURN NULL;
-  END IF;
+BEGIN{UNLESS_DEFERRED}
   PERFORM 1 FROM records WHERE id IN (SELECT record_id FROM deleted) ORDER BY id FOR UPDATE;
   UPDATE records r SET best_q = counted.best_q
   FROM (
