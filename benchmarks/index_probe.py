@@ -214,6 +214,11 @@ def best_scores(memory: Memory) -> tuple[float, float]:
     return statistics.median(seen), statistics.median(new) if new else float("nan")
 
 
+def _share(value: float) -> str:
+    """A recall or score; a dash where no query was of that kind."""
+    return "—" if np.isnan(value) else f"{value:.3f}"
+
+
 def report(memory: Memory, size: int, rows: list[Row]) -> str:
     seen_best, new_best = best_scores(memory)
     known = set(memory.data.task_texts)
@@ -221,14 +226,15 @@ def report(memory: Memory, size: int, rows: list[Row]) -> str:
     lines = [
         f"{memory.name}, {size:,} records, {len(memory.queries)} queries ({n_seen} on a task "
         f"the memory holds, best exact score at λ = 0.5: median {seen_best:.3f}; the others "
-        f"on a new task: median {new_best:.3f}). Recall@5 seen / new, SQL p50 ms:",
+        f"on a new task: median {_share(new_best)}). Recall@5 seen / new, SQL p50 ms:",
         "",
         "| index | build s | insert ms | " + " | ".join(f"λ = {x:g}" for x in LAMBDAS) + " |",
         "|---|---:|---:|" + "---|" * len(LAMBDAS),
     ]
     for row in rows:
         cells = [
-            f"{seen_r:.3f} / {new_r:.3f}, {ms:.1f}" for seen_r, new_r, ms in row.by_lambda.values()
+            f"{seen_r:.3f} / {_share(new_r)}, {ms:.1f}"
+            for seen_r, new_r, ms in row.by_lambda.values()
         ]
         lines.append(
             f"| {row.index} | {row.build_s:.0f} | {row.insert_ms:.2f} | " + " | ".join(cells) + " |"
