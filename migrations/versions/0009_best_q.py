@@ -1,9 +1,10 @@
 """A record's best q, stored and indexed, so that the inspector sorts 100k records by it.
 
 - `records.best_q`: the highest q among the record's action values ('-Infinity' while it
-  has none). Kept by the database itself: triggers on `action_values` recount it after any
-  statement that inserts, updates or deletes values, so every writer (learning, double Q,
-  bulk import, capacity placement, and writers yet to come) keeps it exact.
+  has none). Kept by the database itself: triggers on `action_values` recount it when a
+  value is inserted or its q updated (per row) and after a statement deletes values, so
+  every writer (learning, double Q, capacity pruning, and writers yet to come) keeps it
+  exact; the bulk load of records sets it itself (below).
 - `records_best_q`: (memory_id, best_q, id), read backwards for "best q first" pages.
 
 Exact under concurrent agents: the trigger locks the record before it recounts, and a

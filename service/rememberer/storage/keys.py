@@ -25,6 +25,6 @@ EMBED_NEW_RECORD = """
     )
 """
 
-# The transaction-local setting under which the best-q triggers (migration 0009) leave the
-# recount to the writer, who recounts its records itself before it commits.
+# The transaction-local setting under which the best-q triggers (migration 0009) stand
+# aside: the writer (the bulk load) sets each record's best q itself, with the record.
 BEST_Q_DEFERRED = "rememberer.best_q_deferred"
