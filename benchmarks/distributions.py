@@ -128,11 +128,13 @@ class _TextGame(_Clustered):
     def __init__(self, rng: np.random.Generator) -> None:
         super().__init__(rng)
         self.games: dict[bytes, Matrix] = {}
+        # What the objectives of one challenge share, the memory's games and the new ones
+        # asked about alike.
+        self.challenge = unit_rows(rng.standard_normal((1, DIMENSION)))
 
     def task_vectors(self, count: int) -> Matrix:
         # Objectives of one challenge read alike: cos ≈ 0.6 between two games' objectives.
-        base = unit_rows(self.rng.standard_normal((1, DIMENSION)))
-        return unit_rows(base + _noise(self.rng, count, 0.8))
+        return unit_rows(self.challenge + _noise(self.rng, count, 0.8))
 
     def _rooms(self, task: Matrix) -> Matrix:
         key = task.tobytes()

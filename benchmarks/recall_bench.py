@@ -1,17 +1,18 @@
 """Recall@5 per distribution and λ, and the HNSW index shape, measured in SQL.
 
 Each distribution (distributions.py, real_text.py) is seeded into a memory of its own with
-the service's index. Its queries are then answered the way the service answers them (the
-HNSW candidates in the memory's index order, ef_search and the candidate count chosen by
-`rememberer.search.retrieval.search_effort`, rescored exactly), and by fixed ef_search
-values for comparison, against an exact numpy scan of the same vectors. Last, each
-candidate index shape is built on each distribution and timed: build, the insert of a new
-state, search, and recall with the service's search.
+the service's indexes. Its queries are then answered the way the service answers them (its
+own candidate SQL: the scans `rememberer.search.retrieval.scans_for` picks at λ, with the
+ef_search and candidate count of `search_effort`, rescored exactly), and by the whole-vector
+index alone at fixed ef_search values for comparison, against an exact numpy scan of the
+same vectors. Last, each candidate index shape is built (both indexes) on each distribution
+and timed: build, the insert of a new state, search, and recall with the service's search.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import numpy as np
 from rememberer.config import Settings
 from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
 from rememberer.search.query import query_vector
-from rememberer.search.retrieval import TIE_MARGIN, search_effort
+from rememberer.search.retrieval import TIE_MARGIN, candidates_sql, scans_for, search_effort
 
 from benchmarks.data import hits_at_k, kth_best_scores
 from benchmarks.distributions import Memory
@@ -73,11 +74,16 @@ class ShapeRow:
     worst_recall: float
 
 
-def _effort(search: str, lambda_: float) -> tuple[int, int]:
+def _effort(search: str) -> tuple[int, int]:
     """(ef_search, candidates) of one way of searching."""
     if search == SERVICE:
-        return search_effort(K, lambda_, Settings().hnsw_ef_search)
+        return search_effort(K, Settings().hnsw_ef_search)
     return int(search.split()[-1]), K + TIE_MARGIN
+
+
+def _psycopg_binds(sql: str) -> str:
+    """The service's SQL (`:name` binds) with psycopg's named placeholders."""
+    return re.sub(r"(?<![:\w]):([a-z_]+)", r"%(\1)s", sql)
 
 
 class RecallBench:
@@ -93,27 +99,43 @@ class RecallBench:
         connection.execute("SET hnsw.iterative_scan = relaxed_order")
         connection.execute("SET enable_sort = off")
 
-    def _sql(self, shape: IndexShape) -> str:
-        order = shape.order_by(self.info.dimension, "%s")
+    def _sql(self, search: str, lambda_: float, shape: IndexShape) -> str:
+        """The candidates' SQL: the service's own scans (on whatever shape the memory's
+        indexes have), or the whole-vector index alone."""
+        if search == SERVICE:
+            scans = scans_for(lambda_, task_known=True)
+            return _psycopg_binds(
+                f"SELECT id FROM ({candidates_sql(self.info, True, scans=scans)}) c"
+            )
+        order = shape.order_by(self.info.dimension, "%(q)s")
         return (
             f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(self.info.id)} "
-            f"ORDER BY {order} LIMIT %s"
+            f"ORDER BY {order} LIMIT %(n)s"
         )
 
     def answer(
         self, search: str, lambda_: float, shape: IndexShape = INDEX_SHAPE
     ) -> tuple[float, list[float]]:
         """Recall@K at `lambda_` and the latency of each candidate query (ms)."""
-        ef_search, candidates = _effort(search, lambda_)
+        ef_search, candidates = _effort(search)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-        sql, queries, data = self._sql(shape), self.memory.queries, self.memory.data
+        sql, queries, data = (
+            self._sql(search, lambda_, shape),
+            self.memory.queries,
+            self.memory.data,
+        )
         hits, latencies = 0, []
         for q in range(len(queries)):
             task, observation = queries.tasks[q], queries.observations[q]
+            binds = {
+                "q": query_vector(task, observation, lambda_),
+                "t": task,
+                "o": observation,
+                "n": candidates,
+                "task_text": queries.task_texts[q],
+            }
             started = time.perf_counter()
-            found = self.connection.execute(
-                sql, (query_vector(task, observation, lambda_), candidates)
-            ).fetchall()
+            found = self.connection.execute(sql, binds).fetchall()
             latencies.append((time.perf_counter() - started) * 1000)
             rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
             bar = float(self.bars[lambda_][q])

@@ -17,7 +17,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from rememberer.memories.catalog import MemoryInfo, hnsw_index_ddl
+from rememberer.memories.catalog import INDEX_PARTS, MemoryInfo, hnsw_index_ddl
 from rememberer.storage.keys import record_key
 
 from benchmarks.data import Dataset
@@ -76,7 +76,8 @@ def seed(url: str, name: str, data: Dataset, index: bool = True) -> tuple[SeedTi
     ids in dataset order."""
     with connect(url) as connection:
         memory = memory_info(connection, name)
-        connection.execute(f"DROP INDEX IF EXISTS {memory.index_name}")
+        for index_name in memory.index_names:
+            connection.execute(f"DROP INDEX IF EXISTS {index_name}")
         started = time.perf_counter()
         _copy_records(connection, memory, data)
         ids = _record_ids(connection, memory, data)
@@ -89,9 +90,10 @@ def seed(url: str, name: str, data: Dataset, index: bool = True) -> tuple[SeedTi
             build_index(connection, memory)
         built = time.perf_counter()
         sizes = connection.execute(
-            "SELECT coalesce(pg_relation_size(to_regclass(%s)), 0), "
+            "SELECT (SELECT coalesce(sum(pg_relation_size(to_regclass(name))), 0) "
+            "        FROM unnest(%s::text[]) name), "
             "pg_relation_size('records') + pg_relation_size('record_embeddings')",
-            (memory.index_name,),
+            (list(memory.index_names),),
         ).fetchone()
         assert sizes is not None
     return SeedTimes(copied - started, built - copied, int(sizes[0]), int(sizes[1])), ids
@@ -102,7 +104,8 @@ def build_index(connection: Connection, memory: MemoryInfo) -> None:
     # faster than spilling, and one parallel worker is what two cores leave.
     connection.execute("SET maintenance_work_mem = '1GB'")
     connection.execute("SET max_parallel_maintenance_workers = 1")
-    connection.execute(hnsw_index_ddl(memory))
+    for part in INDEX_PARTS:
+        connection.execute(hnsw_index_ddl(memory, part=part))
 
 
 def _copy_records(connection: Connection, memory: MemoryInfo, data: Dataset) -> None:

@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo, hnsw_index_ddl
+from rememberer.memories.catalog import (
+    INDEX_PARTS,
+    INDEX_SHAPE,
+    IndexShape,
+    MemoryInfo,
+    hnsw_index_ddl,
+)
 from rememberer.search.query import query_vector
 from rememberer.search.retrieval import TIE_MARGIN
 
@@ -42,15 +48,21 @@ class TuneRow:
 
 
 def build_shape(connection: Connection, memory: MemoryInfo, shape: IndexShape) -> tuple[float, int]:
-    connection.execute(f"DROP INDEX IF EXISTS {memory.index_name}")
+    """Rebuild the memory's indexes in `shape`: (seconds, bytes) of all of them."""
+    for name in memory.index_names:
+        connection.execute(f"DROP INDEX IF EXISTS {name}")
     connection.execute("SET maintenance_work_mem = '1GB'")
     connection.execute("SET max_parallel_maintenance_workers = 1")
     started = time.perf_counter()
-    connection.execute(hnsw_index_ddl(memory, shape))
+    for part in INDEX_PARTS:
+        connection.execute(hnsw_index_ddl(memory, shape, part=part))
     seconds = time.perf_counter() - started
-    size = connection.execute("SELECT pg_relation_size(%s::regclass)", (memory.index_name,))
+    size = connection.execute(
+        "SELECT sum(pg_relation_size(name::regclass)) FROM unnest(%s::text[]) name",
+        (list(memory.index_names),),
+    )
     row = size.fetchone()
-    return seconds, int(row[0]) if row else 0
+    return seconds, int(row[0]) if row and row[0] is not None else 0
 
 
 _INSERT_STATE = """

@@ -1,9 +1,11 @@
-"""A memory's HNSW index is built in the background once the memory outgrows the exact scan:
-one build at a time, an interrupted build is dropped and built again, and the memory is
-searched exactly until the index is usable."""
+"""A memory's HNSW indexes (whole vectors, observation halves) are built in the background
+once the memory outgrows the exact scan: one build at a time, an interrupted build is
+dropped and built again, an index missing beside an older memory's is added, and the memory
+is searched exactly until all are usable."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -71,7 +73,22 @@ async def test_an_interrupted_build_is_dropped_and_built_again(
         )
     assert index_valid(database_url, memory.index_name) is False
     assert await IndexBuilder(engine).build(memory)
-    assert index_valid(database_url, memory.index_name) is True
+    assert all_valid(database_url, memory)
+
+
+def all_valid(database_url: str, memory: MemoryInfo) -> bool:
+    return all(index_valid(database_url, name) for name in memory.index_names)
+
+
+async def test_a_memory_with_the_whole_vector_index_only_gets_the_observation_index(
+    memory: MemoryInfo, database_url: str, engine: AsyncEngine
+) -> None:
+    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
+        connection.execute(hnsw_index_ddl(memory))  # what an older version built
+    [observation_index] = [name for name in memory.index_names if name != memory.index_name]
+    assert index_valid(database_url, observation_index) is None
+    assert await IndexBuilder(engine).build(memory)
+    assert all_valid(database_url, memory)
 
 
 async def test_one_process_builds_at_a_time(
@@ -80,12 +97,12 @@ async def test_one_process_builds_at_a_time(
     with psycopg.connect(plain_url(database_url), autocommit=True) as other_builder:
         other_builder.execute("SELECT pg_advisory_lock(%s, %s)", (_BUILD_LOCK, memory.id))
         assert not await IndexBuilder(engine).build(memory)
-        assert index_valid(database_url, memory.index_name) is None
+        assert all(index_valid(database_url, name) is None for name in memory.index_names)
         # Released here, not by closing: a closed session's locks go only once its backend
         # has exited, which a loaded machine may not have done by the next line.
         other_builder.execute("SELECT pg_advisory_unlock(%s, %s)", (_BUILD_LOCK, memory.id))
     assert await IndexBuilder(engine).build(memory)
-    assert index_valid(database_url, memory.index_name) is True
+    assert all_valid(database_url, memory)
 
 
 async def test_requests_share_one_build(
@@ -97,21 +114,18 @@ async def test_requests_share_one_build(
     builder.request(memory)
     assert list(builder._building.values()) == [task]
     await task
-    assert index_valid(database_url, memory.index_name) is True
+    assert all_valid(database_url, memory)
     await builder.aclose()
 
 
-def test_a_deleted_memory_loses_its_index(api: httpx.Client, grown: str, database_url: str) -> None:
-    with psycopg.connect(plain_url(database_url), autocommit=True) as connection:
-        row = connection.execute("SELECT id FROM memories WHERE name = %s", (grown,)).fetchone()
-        assert row is not None
-        index = f"records_hnsw_{row[0]}"
-        connection.execute(
-            f"CREATE INDEX {index} ON record_embeddings USING hnsw "
-            f"((embedding::halfvec({2 * DIM})) halfvec_ip_ops) WHERE memory_id = {row[0]}"
-        )
-    assert api.delete(f"/v1/memories/{grown}").status_code == 204
+async def test_a_deleted_memory_loses_its_indexes(
+    api: httpx.Client, memory: MemoryInfo, database_url: str, engine: AsyncEngine
+) -> None:
+    assert await IndexBuilder(engine).build(memory)
+    assert all_valid(database_url, memory)
+    deleted = await asyncio.to_thread(api.delete, f"/v1/memories/{memory.name}")
+    assert deleted.status_code == 204
     deadline = time.monotonic() + 30
-    while index_valid(database_url, index) is not None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert index_valid(database_url, index) is None
+    while not all(index_valid(database_url, name) is None for name in memory.index_names):
+        assert time.monotonic() < deadline, "the deleted memory's indexes are still there"
+        await asyncio.sleep(0.2)

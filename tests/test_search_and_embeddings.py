@@ -70,31 +70,40 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     assert index_valid(database_url, index) is None
     # The other finds it past its exact scan: it answers by scanning, and builds the index.
     wait_for_index(hnsw_api, database_url, memory_name)
-    before = index_scans(database_url, index)
-    for i in range(0, 300, 37):
-        body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": 0.3}
-        approximate = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
-        exact = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
-        assert [e["record_id"] for e in approximate["exemplars"]] == [
-            e["record_id"] for e in exact["exemplars"]
-        ]
+    observation_index = f"records_hnsw_obs_{memory_id}"
+    before = index_scans(database_url, index), index_scans(database_url, observation_index)
+    # λ = 0 asks the observation index alone, the others all scans. (Not λ = 1, where all
+    # records of the one task tie, past the candidates any search rescores.)
+    for lambda_ in (0.0, 0.3, 0.9):
+        for i in range(0, 300, 37):
+            body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": lambda_}
+            approximate = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
+            exact = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
+            assert [e["record_id"] for e in approximate["exemplars"]] == [
+                e["record_id"] for e in exact["exemplars"]
+            ]
     # Backends report index use when idle for a while; wait for the report.
     deadline = time.monotonic() + 20
-    while index_scans(database_url, index) < before + 9 and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+        index_scans(database_url, index) < before[0] + 18
+        or index_scans(database_url, observation_index) < before[1] + 18
+    ):
         time.sleep(0.5)
-    assert index_scans(database_url, index) >= before + 9, "the HNSW index was not used"
+    assert index_scans(database_url, index) >= before[0] + 18, "the whole index was not used"
+    assert index_scans(database_url, observation_index) >= before[1] + 18, "nor the other"
 
 
 def wait_for_index(hnsw_api: httpx.Client, database_url: str, memory_name: str) -> None:
-    """A retrieve through the service that never scans exactly starts the memory's index
-    build; waits until the index is usable."""
-    index = f"records_hnsw_{_memory_id(database_url, memory_name)}"
+    """A retrieve through the service that never scans exactly starts the build of the
+    memory's indexes; waits until both are usable."""
+    memory_id = _memory_id(database_url, memory_name)
+    indexes = (f"records_hnsw_{memory_id}", f"records_hnsw_obs_{memory_id}")
     first = {"task": "task", "observation": "obs 0", "k": 5}
     assert hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=first).status_code == 200
     deadline = time.monotonic() + 60
-    while not index_valid(database_url, index) and time.monotonic() < deadline:
+    while not all(index_valid(database_url, i) for i in indexes) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert index_valid(database_url, index) is True, "the index was not built"
+    assert all(index_valid(database_url, i) for i in indexes), "the indexes were not built"
 
 
 def test_hnsw_search_finds_k_records_past_deleted_neighbours(

@@ -48,11 +48,10 @@ class Settings(BaseSettings):
         2_000, ge=0, description="memories up to this size are ranked by an exact scan"
     )
     hnsw_ef_search: int = Field(
-        600,
+        300,
         ge=1,
         le=1000,
-        description="HNSW candidate list for k = 5 at λ = 0.5; larger k and λ nearer 0 or 1 "
-        "lengthen it (up to twice at λ = 0 or 1)",
+        description="HNSW candidate list of each index scan for k = 5; a larger k lengthens it",
     )
     memory_cache_seconds: float = Field(
         2.0,

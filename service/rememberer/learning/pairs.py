@@ -119,6 +119,7 @@ def _learning(
                 k=1,
                 lambda_=memory.lambda_,
                 min_score=memory.bootstrap_min_score,
+                task=task,
             )
             binds |= search_binds(query, BOOTSTRAP_CANDIDATES)
             binds |= {
@@ -205,6 +206,7 @@ class OneByOne:
             lambda_=self.memory.lambda_,
             observation_text=observation,
             min_score=self.memory.bootstrap_min_score,
+            task=task,
         )
         nearest = await rank(self.session, self.memory, query, self.search)
         if not nearest:

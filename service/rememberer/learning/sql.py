@@ -17,7 +17,7 @@ from rememberer.learning.double_q import RECORD, TARGET
 from rememberer.learning.targets import moved_towards
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.search.query import Filters
-from rememberer.search.retrieval import ranking_sql
+from rememberer.search.retrieval import ranking_sql, scans_for
 from rememberer.storage.keys import EMBED_NEW_RECORD
 
 _HISTORY_KEPT = {
@@ -83,7 +83,8 @@ def bootstrapped_targets(memory: MemoryInfo, index: bool) -> str:
     own record (:next_key), else the record ranked first for (task, o_{t+n}) (binds of
     `search_binds`), if it scores at least the memory's `bootstrap_min_score` (:min_score);
     with no record serving, max Q is 0 (no bootstrap term)."""
-    nearest = ranking_sql(memory, index, Filters(min_score=memory.bootstrap_min_score is not None))
+    filters = Filters(min_score=memory.bootstrap_min_score is not None)
+    nearest = ranking_sql(memory, index, filters, scans_for(memory.lambda_, task_known=True))
     return f"""
         SELECT :rewards + :discount * COALESCE(best, 0) AS target,
                :rewards + :discount * COALESCE(best_b, 0) AS target_a,

@@ -19,22 +19,33 @@ from rememberer.storage.pagination import BAD_CURSOR, decode_cursor, encode_curs
 MODEL_DIMENSIONS = {schemas.DEFAULT_EMBEDDER: 384}
 
 
+# What an HNSW index of a memory is built on: the whole [task; observation] vector, which
+# serves every λ but least well the lopsided ones, or the observation half alone, which
+# serves the queries that weigh the observation most (retrieval.py).
+IndexPart = Literal["whole", "observation"]
+INDEX_PARTS: tuple[IndexPart, ...] = ("whole", "observation")
+
+
 @dataclass(frozen=True)
 class IndexShape:
-    """How a memory's HNSW index is built. Records keep full-precision vectors, and every
-    candidate the index returns is rescored from them, so the index only has to find the
-    right candidates; the values below were chosen by measurement (docs/BENCHMARKS.md)."""
+    """How a memory's HNSW indexes are built. Records keep full-precision vectors, and every
+    candidate an index returns is rescored from them, so the indexes only have to find the
+    right candidates; the values below were chosen by measurement (docs/PERFORMANCE.md)."""
 
     precision: Literal["vector", "halfvec"] = "halfvec"
     m: int = 12
     ef_construction: int = 256
 
-    def expression(self, dimension: int) -> str:
+    def expression(self, dimension: int, part: IndexPart = "whole") -> str:
+        if part == "observation":
+            half = f"subvector(embedding, {dimension + 1}, {dimension})"
+            return f"({half}::{self.precision}({dimension}))"
         return f"(embedding::{self.precision}({2 * dimension}))"
 
-    def order_by(self, dimension: int, query: str) -> str:
-        cast = f"CAST({query} AS {self.precision}({2 * dimension}))"
-        return f"{self.expression(dimension)} <#> {cast}"
+    def order_by(self, dimension: int, query: str, part: IndexPart = "whole") -> str:
+        width = dimension if part == "observation" else 2 * dimension
+        cast = f"CAST({query} AS {self.precision}({width}))"
+        return f"{self.expression(dimension, part)} <#> {cast}"
 
 
 INDEX_SHAPE = IndexShape()
@@ -67,28 +78,35 @@ class MemoryInfo:
 
     @property
     def index_name(self) -> str:
-        return f"records_hnsw_{self.id}"
+        """The name of the memory's index on whole vectors."""
+        return self.index_name_of("whole")
 
     @property
-    def index_expression(self) -> str:
-        """The expression the memory's HNSW index is built on; a query must repeat it."""
-        return INDEX_SHAPE.expression(self.dimension)
+    def index_names(self) -> tuple[str, ...]:
+        return tuple(self.index_name_of(part) for part in INDEX_PARTS)
 
-    def index_order(self, query: str) -> str:
-        """ORDER BY key that the memory's HNSW index serves, for the bind `query`."""
-        return INDEX_SHAPE.order_by(self.dimension, query)
+    def index_name_of(self, part: IndexPart) -> str:
+        return f"records_hnsw_{self.id}" if part == "whole" else f"records_hnsw_obs_{self.id}"
+
+    def index_order(self, query: str, part: IndexPart = "whole") -> str:
+        """ORDER BY key that the memory's index on `part` serves, for the bind `query`."""
+        return INDEX_SHAPE.order_by(self.dimension, query, part)
 
 
 def hnsw_index_ddl(
-    memory: MemoryInfo, shape: IndexShape | None = None, concurrently: bool = False
+    memory: MemoryInfo,
+    shape: IndexShape | None = None,
+    concurrently: bool = False,
+    part: IndexPart = "whole",
 ) -> str:
-    """The memory's own HNSW index: partial, so that its graph holds only this memory's
-    records and a nearest-neighbour search never loses results to a memory_id filter."""
+    """One of the memory's own HNSW indexes: partial, so that its graph holds only this
+    memory's records and a nearest-neighbour search never loses results to a memory_id
+    filter."""
     shape = shape or INDEX_SHAPE
     how = "CONCURRENTLY IF NOT EXISTS " if concurrently else ""
     return (
-        f"CREATE INDEX {how}{memory.index_name} ON record_embeddings "
-        f"USING hnsw ({shape.expression(memory.dimension)} {shape.precision}_ip_ops) "
+        f"CREATE INDEX {how}{memory.index_name_of(part)} ON record_embeddings "
+        f"USING hnsw ({shape.expression(memory.dimension, part)} {shape.precision}_ip_ops) "
         f"WITH (m = {int(shape.m)}, ef_construction = {int(shape.ef_construction)}) "
         f"WHERE memory_id = {int(memory.id)}"
     )

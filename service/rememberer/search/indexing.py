@@ -1,15 +1,17 @@
-"""A memory's HNSW index, built once the memory outgrows the exact scan.
+"""A memory's HNSW indexes, built once the memory outgrows the exact scan.
 
 Memories up to `exact_search_max_records` are ranked by an exact scan, so an HNSW graph
 would only cost them: every new state would pay its insertion into the graph, which at 1k
 records is more database time than the rest of the update together (docs/BENCHMARKS.md).
-So a memory has no index until a search finds it larger than that. The index is then built
+So a memory has no index until a search finds it larger than that. Its indexes (one on the
+whole vectors, one on the observation halves: catalog.INDEX_PARTS) are then built
 `CONCURRENTLY` in the background, which never blocks the memory's writers, and searched once
-PostgreSQL marks it valid; until then the search scans exactly, as before.
+PostgreSQL marks them all valid; until then the search scans exactly, as before. A memory
+indexed by an older version (whole vectors only) gets its missing index the same way.
 
-One process builds a memory's index at a time (an advisory lock); a build that was
+One process builds a memory's indexes at a time (an advisory lock); a build that was
 interrupted leaves an invalid index, which the next request drops and builds again. A
-deleted memory's index is dropped `CONCURRENTLY` too, after the deletion commits: a plain
+deleted memory's indexes are dropped `CONCURRENTLY` too, after the deletion commits: a plain
 DROP INDEX would lock the whole table, and wait, with every writer queued behind it, for
 any index build in progress on it.
 """
@@ -24,22 +26,27 @@ from contextlib import asynccontextmanager
 from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from rememberer.memories.catalog import MemoryInfo, hnsw_index_ddl
+from rememberer.memories.catalog import INDEX_PARTS, IndexPart, MemoryInfo, hnsw_index_ddl
 
 logger = logging.getLogger(__name__)
 
 # First key of the advisory lock held while a memory's index is built.
 _BUILD_LOCK = 0x52454D32
+# Whether all the indexes named in :indexes (text[]) are there and usable.
+INDEXES_USABLE = (
+    "(SELECT count(*) = cardinality(CAST(:indexes AS text[])) AND coalesce(bool_and(indisvalid), "
+    "false) FROM pg_index WHERE indexrelid IN "
+    "(SELECT to_regclass(name) FROM unnest(CAST(:indexes AS text[])) name))"
+)
 # The state of the index named :index: NULL (no index), false (being built, or a build
 # failed), true (usable).
-INDEX_STATE = "(SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index))"
-_INDEX_STATE = text(f"SELECT {INDEX_STATE}")
+_INDEX_STATE = text("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:index)")
 _TRY_LOCK = text("SELECT pg_try_advisory_lock(:lock, CAST(:memory_id % 2147483647 AS integer))")
 _UNLOCK = text("SELECT pg_advisory_unlock(:lock, CAST(:memory_id % 2147483647 AS integer))")
 
 
-def _drop_sql(memory: MemoryInfo) -> TextClause:
-    return text(f"DROP INDEX CONCURRENTLY IF EXISTS {memory.index_name}")
+def _drop_sql(index_name: str) -> TextClause:
+    return text(f"DROP INDEX CONCURRENTLY IF EXISTS {index_name}")
 
 
 class IndexBuilder:
@@ -50,14 +57,14 @@ class IndexBuilder:
         self._building: dict[int, asyncio.Task[None]] = {}
 
     def request(self, memory: MemoryInfo) -> None:
-        """Start building the memory's index unless this process is already at it."""
+        """Start building the memory's indexes unless this process is already at it."""
         running = self._building.get(memory.id)
         if running is not None and not running.done():
             return
         self._start(memory, "building", self.build)
 
     def drop(self, memory: MemoryInfo) -> None:
-        """Drop the (deleted) memory's index in the background, any build of it cancelled."""
+        """Drop the (deleted) memory's indexes in the background, any build cancelled."""
         running = self._building.get(memory.id)
         if running is not None:
             running.cancel()
@@ -72,7 +79,7 @@ class IndexBuilder:
             try:
                 await work(memory)
             except Exception:
-                logger.exception("%s the HNSW index of memory %r failed", doing, memory.name)
+                logger.exception("%s the HNSW indexes of memory %r failed", doing, memory.name)
 
         self._building[memory.id] = asyncio.create_task(logged(), name=f"{doing} {memory.id}")
 
@@ -83,31 +90,36 @@ class IndexBuilder:
             yield await connection.execution_options(isolation_level="AUTOCOMMIT")
 
     async def build(self, memory: MemoryInfo) -> bool:
-        """Build the memory's index now; False if another process holds the build."""
+        """Build the memory's missing indexes now; False if another process holds the build."""
         async with self._autocommit() as connection:
             keys = {"lock": _BUILD_LOCK, "memory_id": memory.id}
             if not await connection.scalar(_TRY_LOCK, keys):
                 return False
             try:
-                await self._build_locked(connection, memory)
+                for part in INDEX_PARTS:
+                    await self._build_locked(connection, memory, part)
             finally:
                 await connection.execute(_UNLOCK, keys)
         return True
 
     @staticmethod
-    async def _build_locked(connection: AsyncConnection, memory: MemoryInfo) -> None:
-        valid = await connection.scalar(_INDEX_STATE, {"index": memory.index_name})
+    async def _build_locked(
+        connection: AsyncConnection, memory: MemoryInfo, part: IndexPart
+    ) -> None:
+        name = memory.index_name_of(part)
+        valid = await connection.scalar(_INDEX_STATE, {"index": name})
         if valid:
             return
         if valid is False:  # left by an interrupted build (we hold the build lock)
-            await connection.execute(_drop_sql(memory))
-        logger.info("building the HNSW index of memory %r", memory.name)
-        await connection.execute(text(hnsw_index_ddl(memory, concurrently=True)))
-        logger.info("the HNSW index of memory %r is ready", memory.name)
+            await connection.execute(_drop_sql(name))
+        logger.info("building the HNSW index %s of memory %r", name, memory.name)
+        await connection.execute(text(hnsw_index_ddl(memory, concurrently=True, part=part)))
+        logger.info("the HNSW index %s of memory %r is ready", name, memory.name)
 
     async def _drop(self, memory: MemoryInfo) -> None:
         async with self._autocommit() as connection:
-            await connection.execute(_drop_sql(memory))
+            for name in memory.index_names:
+                await connection.execute(_drop_sql(name))
 
     async def aclose(self) -> None:
         for task in self._building.values():

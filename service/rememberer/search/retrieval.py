@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rememberer import schemas
 from rememberer.memories.catalog import MemoryInfo
 from rememberer.memories.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
-from rememberer.search.indexing import INDEX_STATE, IndexBuilder
+from rememberer.search.indexing import INDEXES_USABLE, IndexBuilder
 from rememberer.search.lcs import ElementSimilarity
 from rememberer.search.query import NO_FILTERS, Filters, SearchQuery, TaskScope, search_binds
 
@@ -37,10 +37,6 @@ RESCORED_PER_RESULT = 8
 # for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
-# How much longer the candidate list gets at λ = 0 or 1 than at λ = 0.5 (linearly between).
-# The graph links whole [task; observation] vectors; a query weighing one half only is least
-# like them, and on every distribution measured its recall needs about twice the list.
-LAMBDA_EF_GROWTH = 1.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -74,24 +70,15 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
-def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
-    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5)."""
-    ef_search = ef_search_for(candidates, configured)
-    if lambda_ is None:
-        return ef_search
-    lopsided = abs(2.0 * lambda_ - 1.0)  # 0 at λ = 0.5, 1 at λ = 0 or 1
-    return min(MAX_EF_SEARCH, round(ef_search * (1.0 + LAMBDA_EF_GROWTH * lopsided)))
-
-
 def rescored_candidates(k: int) -> int:
     """How many candidates the index proposes for the k best records."""
     return RESCORED_PER_RESULT * k + TIE_MARGIN
 
 
-def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
-    """(hnsw.ef_search, candidates fetched) for the k best records at λ."""
+def search_effort(k: int, configured: int) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched by each scan) for the k best records."""
     candidates = rescored_candidates(k)
-    return ef_search_at(candidates, configured, lambda_), candidates
+    return ef_search_for(candidates, configured), candidates
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
@@ -123,14 +110,13 @@ async def uses_index(
     memory: MemoryInfo,
     params: SearchParams,
     candidates: int,
-    lambda_: float | None = None,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
     trip (a capped count with the index's state, or the index's settings), none after
     that. A memory past the exact scan without a usable index gets one built (indexing.py)
     and is scanned exactly until it is ready."""
-    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
+    ef_search = ef_search_for(candidates, params.ef_search)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -156,14 +142,14 @@ async def uses_index(
 
 _SIZE_AND_INDEX = text(
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :over) r), "
-    f"coalesce({INDEX_STATE}, false)"
+    f"{INDEXES_USABLE}"
 )
 
 
 async def _size_and_index(session: AsyncSession, memory: MemoryInfo, cap: int) -> tuple[int, bool]:
     """The memory's record count, counted no further than `cap` + 1, and whether its HNSW
-    index is there and usable."""
-    binds = {"m": memory.id, "over": cap + 1, "index": memory.index_name}
+    indexes are there and usable."""
+    binds = {"m": memory.id, "over": cap + 1, "indexes": list(memory.index_names)}
     row = (await session.execute(_SIZE_AND_INDEX, binds)).one()
     return int(row[0]), bool(row[1])
 
@@ -176,6 +162,65 @@ _TASK_FILTERS = {
     "other": "AND NOT EXISTS "
     "(SELECT 1 FROM records f WHERE f.id = record_id AND f.task = :task_text)",
 }
+# The records of the query's own task are ranked by their observation exactly when there are
+# at most this many (the scan costs about a millisecond per thousand), else through the
+# observation index with the task as a filter.
+OWN_TASK_EXACT_MAX = 2_000
+
+
+@dataclass(frozen=True)
+class Scans:
+    """Which searches propose a query's candidates, which are then rescored together.
+
+    The whole-vector index serves λ near 0.5. A query that weighs one half much more is
+    least like the vectors that index links, and at 100k records its walk misses records an
+    exact scan finds (docs/PERFORMANCE.md): so the observation index proposes candidates for
+    λ < 1, and, for λ > 0, the records of the query's own task are ranked by their
+    observation, which are the best records whenever λ weighs the task heavily."""
+
+    whole: bool = True
+    observation: bool = False
+    own_task: bool = False
+
+
+WHOLE_ONLY = Scans()
+
+
+def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = None) -> Scans:
+    """The scans of a query at λ; `task_known`: the query binds its task's text."""
+    return Scans(
+        whole=lambda_ > 0.0,
+        observation=lambda_ < 1.0,
+        own_task=lambda_ > 0.0 and task_known and task_filter != "other",
+    )
+
+
+def _indexed_ids(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans) -> str:
+    """The ids the scans propose, :n from each (some twice)."""
+    select = f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(memory.id)}"
+    same = _TASK_FILTERS["same"]
+    filtered = f"{select} {_TASK_FILTERS[task_filter]}"
+    searches = []
+    if scans.whole:
+        searches.append(f"{filtered} ORDER BY {memory.index_order(':q')}")
+    if scans.observation:
+        searches.append(f"{filtered} ORDER BY {memory.index_order(':o', 'observation')}")
+    if scans.own_task:
+        # One of these two runs, by the count; the other stops at its one-time filter.
+        own = (
+            f"(SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = {int(memory.id)} "
+            f"AND task = :task_text LIMIT {OWN_TASK_EXACT_MAX + 1}) own)"
+        )
+        d = memory.dimension
+        searches.append(
+            f"SELECT r.id FROM records r JOIN record_embeddings e ON e.record_id = r.id "
+            f"WHERE r.memory_id = {int(memory.id)} AND r.task = :task_text "
+            f"AND {own} <= {OWN_TASK_EXACT_MAX} "
+            f"ORDER BY subvector(e.embedding, {d + 1}, {d}) <#> :o"
+        )
+        order = memory.index_order(":o", "observation")
+        searches.append(f"{select} AND {own} > {OWN_TASK_EXACT_MAX} {same} ORDER BY {order}")
+    return " UNION ALL ".join(f"({search} LIMIT :n)" for search in searches)
 
 
 @lru_cache(maxsize=1024)
@@ -184,13 +229,24 @@ def candidates_sql(
     index: bool,
     with_observation: bool = False,
     task_filter: TaskScope | None = None,
+    scans: Scans = WHOLE_ONLY,
 ) -> str:
-    """The :n nearest records by the query :q (task :t, observation :o), each with its
-    scores and total action visits, in no particular order."""
-    # The exact scan's expression differs from the index's, so no index can serve it.
-    order_by = memory.index_order(":q") if index else "embedding <#> :q"
+    """The nearest records by the query :q (task :t, observation :o), :n from each of the
+    `scans` (or from an exact scan), each with its scores and total action visits, in no
+    particular order."""
     d = memory.dimension
-    # memory_id is a literal so that the planner can match the memory's partial index.
+    # memory_id is a literal so that the planner can match the memory's partial indexes.
+    if index:
+        found = f"""
+          SELECT record_id AS id, embedding FROM record_embeddings
+          WHERE record_id IN ({_indexed_ids(memory, task_filter, scans)})
+        """
+    else:
+        found = f"""
+          SELECT record_id AS id, embedding FROM record_embeddings
+          WHERE memory_id = {int(memory.id)} {_TASK_FILTERS[task_filter]}
+          ORDER BY embedding <#> :q LIMIT :n
+        """
     observation = "(SELECT observation FROM records r WHERE r.id = c.id)"
     return f"""
         SELECT c.id, {observation if with_observation else "NULL::text"} AS observation,
@@ -199,11 +255,7 @@ def candidates_sql(
                -(subvector(c.embedding, {d + 1}, {d}) <#> :o) AS observation_score,
                COALESCE((SELECT sum(a.visits) FROM action_values a WHERE a.record_id = c.id), 0)
                  AS total_visits
-        FROM (
-          SELECT record_id AS id, embedding FROM record_embeddings
-          WHERE memory_id = {int(memory.id)} {_TASK_FILTERS[task_filter]}
-          ORDER BY {order_by} LIMIT :n
-        ) c
+        FROM ({found}) c
     """
 
 
@@ -212,13 +264,16 @@ _BEST_FIRST = f"round(score::numeric, {SCORE_DECIMALS}) DESC, total_visits DESC,
 
 
 @lru_cache(maxsize=1024)
-def ranking_sql(memory: MemoryInfo, index: bool, filters: Filters = NO_FILTERS) -> str:
+def ranking_sql(
+    memory: MemoryInfo, index: bool, filters: Filters = NO_FILTERS, scans: Scans = WHOLE_ONLY
+) -> str:
     """The :k best of the candidates, best first (`place` 1, 2, …); with a minimum score,
     only those scoring at least :min_score."""
     at_least = "WHERE s.score >= :min_score" if filters.min_score else ""
+    candidates = candidates_sql(memory, index, task_filter=filters.task, scans=scans)
     return f"""
         SELECT s.*, row_number() OVER (ORDER BY {_BEST_FIRST}) AS place
-        FROM ({candidates_sql(memory, index, task_filter=filters.task)}) s
+        FROM ({candidates}) s
         {at_least}
         ORDER BY place LIMIT :k
     """
@@ -235,10 +290,15 @@ async def rank(
     if memory.observation_similarity == LCS:
         return await _rank_by_elements(session, memory, query, params)
     candidates = rescored_candidates(query.k)
-    index = await uses_index(session, memory, params, candidates, query.lambda_)
+    index = await uses_index(session, memory, params, candidates)
     binds = search_binds(query, candidates)
-    rows = await session.execute(text(ranking_sql(memory, index, query.shape)), binds)
+    sql = ranking_sql(memory, index, query.shape, _scans(query))
+    rows = await session.execute(text(sql), binds)
     return [_ranked(row) for row in rows]
+
+
+def _scans(query: SearchQuery) -> Scans:
+    return scans_for(query.lambda_, query.task is not None, query.task_filter)
 
 
 async def _rank_by_elements(
@@ -250,8 +310,8 @@ async def _rank_by_elements(
     if observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
-    index = await uses_index(session, memory, params, candidates, query.lambda_)
-    sql = candidates_sql(memory, index, True, query.task_filter)
+    index = await uses_index(session, memory, params, candidates)
+    sql = candidates_sql(memory, index, True, query.task_filter, _scans(query))
     rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
     # serving other requests meanwhile.
@@ -297,11 +357,11 @@ _EXEMPLAR_ROWS = text(
 
 
 @lru_cache(maxsize=1024)
-def _exemplars_sql(memory: MemoryInfo, index: bool, filters: Filters) -> TextClause:
+def _exemplars_sql(memory: MemoryInfo, index: bool, filters: Filters, scans: Scans) -> TextClause:
     """The ranking, with each record and its action values: the whole answer of `retrieve`."""
     record = ", ".join(f"r.{column}" for column in RECORD_COLUMNS.split(", ") if column != "id")
     return text(f"""
-        WITH ranked AS ({ranking_sql(memory, index, filters)})
+        WITH ranked AS ({ranking_sql(memory, index, filters, scans)})
         SELECT ranked.id, ranked.score, ranked.task_score, ranked.observation_score,
                ranked.total_visits, {record}, {_ACTIONS_JSON}
         FROM ranked JOIN records r ON r.id = ranked.id
@@ -317,9 +377,9 @@ async def retrieve(
     if memory.observation_similarity == LCS:
         return await exemplars(session, await rank(session, memory, query, params))
     candidates = rescored_candidates(query.k)
-    index = await uses_index(session, memory, params, candidates, query.lambda_)
+    index = await uses_index(session, memory, params, candidates)
     binds = search_binds(query, candidates)
-    rows = await session.execute(_exemplars_sql(memory, index, query.shape), binds)
+    rows = await session.execute(_exemplars_sql(memory, index, query.shape, _scans(query)), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 
 
