@@ -67,7 +67,7 @@ class Index:
 
 
 def _service_ef(lambda_: float) -> dict[str, str]:
-    ef_search, _ = search_effort(K, 600)
+    ef_search, _ = search_effort(K, lambda_, 600)
     return {"hnsw.ef_search": str(ef_search)}
 
 

@@ -74,10 +74,10 @@ class ShapeRow:
     worst_recall: float
 
 
-def _effort(search: str) -> tuple[int, int]:
+def _effort(search: str, lambda_: float) -> tuple[int, int]:
     """(ef_search, candidates) of one way of searching."""
     if search == SERVICE:
-        return search_effort(K, Settings().hnsw_ef_search)
+        return search_effort(K, lambda_, Settings().hnsw_ef_search)
     return int(search.split()[-1]), K + TIE_MARGIN
 
 
@@ -98,6 +98,9 @@ class RecallBench:
         self.bars = {lam: kth_best_scores(memory.data, queries, lam, K) for lam in LAMBDAS}
         connection.execute("SET hnsw.iterative_scan = relaxed_order")
         connection.execute("SET enable_sort = off")
+        # As the service does (retrieval._TUNE_TRANSACTION).
+        connection.execute("SET max_parallel_workers_per_gather = 0")
+        connection.execute("SET plan_cache_mode = force_custom_plan")
 
     def _sql(self, search: str, lambda_: float, shape: IndexShape) -> str:
         """The candidates' SQL: the service's own scans (on whatever shape the memory's
@@ -117,7 +120,7 @@ class RecallBench:
         self, search: str, lambda_: float, shape: IndexShape = INDEX_SHAPE
     ) -> tuple[float, list[float]]:
         """Recall@K at `lambda_` and the latency of each candidate query (ms)."""
-        ef_search, candidates = _effort(search)
+        ef_search, candidates = _effort(search, lambda_)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
         sql, queries, data = (
             self._sql(search, lambda_, shape),

@@ -122,7 +122,9 @@ class Updater:
             vectors.update(await self.vectors.resolve(self.session, self.memory, missing))
         index = False
         if plan.bootstraps and self.memory.observation_similarity != LCS:
-            index = await uses_index(self.session, self.memory, self.search, BOOTSTRAP_CANDIDATES)
+            index = await uses_index(
+                self.session, self.memory, self.search, BOOTSTRAP_CANDIDATES, self.memory.lambda_
+            )
         return Lookups(vectors, index)
 
     async def _send(self, plan: Plan, task: str, lookups: Lookups) -> dict[int, list[SentPair]]:

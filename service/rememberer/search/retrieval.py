@@ -37,6 +37,9 @@ RESCORED_PER_RESULT = 8
 # for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
+# ef_search of the observation index's scan, in halves of the configured value (ef_search_at).
+OBSERVATION_EF = 3
+OBSERVATION_ALONE_EF = 6
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -70,15 +73,25 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
+def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
+    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5). Below λ = 0.5 the
+    candidates that matter are those of the observation index, whose walk needs a longer
+    list (1.5×; 3× at λ = 0, where it searches alone); measured in docs/PERFORMANCE.md."""
+    ef_search = ef_search_for(candidates, configured)
+    if lambda_ is not None and lambda_ < 0.5:
+        ef_search = ef_search * (OBSERVATION_ALONE_EF if lambda_ == 0.0 else OBSERVATION_EF) // 2
+    return min(MAX_EF_SEARCH, ef_search)
+
+
 def rescored_candidates(k: int) -> int:
     """How many candidates the index proposes for the k best records."""
     return RESCORED_PER_RESULT * k + TIE_MARGIN
 
 
-def search_effort(k: int, configured: int) -> tuple[int, int]:
-    """(hnsw.ef_search, candidates fetched by each scan) for the k best records."""
+def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ."""
     candidates = rescored_candidates(k)
-    return ef_search_for(candidates, configured), candidates
+    return ef_search_at(candidates, configured, lambda_), candidates
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
@@ -86,12 +99,18 @@ def search_effort(k: int, configured: int) -> tuple[int, int]:
 # goes on past the first ef_search candidates when the heap refuses some of them: deleted
 # records stay in the graph until VACUUM, and without it a search among many of them answers
 # fewer than k. In relaxed order, since candidates are rescored and sorted anyway; with
-# nothing refused it returns exactly what the plain scan would. The settings end with the
+# nothing refused it returns exactly what the plain scan would. No parallel workers: starting
+# them costs more (milliseconds) than the few hundred rows of the own-task scan they would
+# share. Custom plans only: psycopg prepares a statement run five times, and PostgreSQL's
+# generic plan for it, made without the query's task, counted a common task's records by
+# reading the whole table (45 ms instead of 5 at 100k records). The settings end with the
 # transaction; the statements that follow in it gain nothing from a sort plan.
 _TUNE_TRANSACTION = text(
     "SELECT set_config('hnsw.ef_search', :ef_search, true), "
     "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-    "set_config('enable_sort', 'off', true)"
+    "set_config('enable_sort', 'off', true), "
+    "set_config('max_parallel_workers_per_gather', '0', true), "
+    "set_config('plan_cache_mode', 'force_custom_plan', true)"
 )
 # What `uses_index` decided in the session's current transaction.
 _DECIDED = "rememberer.search"
@@ -110,13 +129,14 @@ async def uses_index(
     memory: MemoryInfo,
     params: SearchParams,
     candidates: int,
+    lambda_: float | None = None,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
     trip (a capped count with the index's state, or the index's settings), none after
     that. A memory past the exact scan without a usable index gets one built (indexing.py)
     and is scanned exactly until it is ready."""
-    ef_search = ef_search_for(candidates, params.ef_search)
+    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -165,7 +185,7 @@ _TASK_FILTERS = {
 # The records of the query's own task are ranked by their observation exactly when there are
 # at most this many (the scan costs about a millisecond per thousand), else through the
 # observation index with the task as a filter.
-OWN_TASK_EXACT_MAX = 2_000
+OWN_TASK_EXACT_MAX = 1_000
 
 
 @dataclass(frozen=True)
@@ -206,21 +226,38 @@ def _indexed_ids(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans
     if scans.observation:
         searches.append(f"{filtered} ORDER BY {memory.index_order(':o', 'observation')}")
     if scans.own_task:
-        # One of these two runs, by the count; the other stops at its one-time filter.
-        own = (
-            f"(SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = {int(memory.id)} "
-            f"AND task = :task_text LIMIT {OWN_TASK_EXACT_MAX + 1}) own)"
-        )
+        # One of these two runs, by the count (`_OWN_TASK`); the other stops at its one-time
+        # filter.
+        own = "(SELECT n FROM own_task)"
         d = memory.dimension
         searches.append(
             f"SELECT r.id FROM records r JOIN record_embeddings e ON e.record_id = r.id "
-            f"WHERE r.memory_id = {int(memory.id)} AND r.task = :task_text "
+            f"WHERE {_own_task_rows(memory, 'r.')} "
             f"AND {own} <= {OWN_TASK_EXACT_MAX} "
             f"ORDER BY subvector(e.embedding, {d + 1}, {d}) <#> :o"
         )
         order = memory.index_order(":o", "observation")
         searches.append(f"{select} AND {own} > {OWN_TASK_EXACT_MAX} {same} ORDER BY {order}")
     return " UNION ALL ".join(f"({search} LIMIT :n)" for search in searches)
+
+
+def _own_task_rows(memory: MemoryInfo, table: str = "") -> str:
+    """The memory's records of the query's task, through `records_memory_task` (0010)."""
+    task = f"{table}task"
+    return (
+        f"{table}memory_id = {int(memory.id)} "
+        f"AND hashtext({task}) = hashtext(:task_text) AND {task} = :task_text"
+    )
+
+
+def _own_task_count(memory: MemoryInfo) -> str:
+    """`own_task`: how many records the query's task has, counted to one past the exact
+    scan's limit; once per statement, for the two searches that depend on it."""
+    return (
+        f"WITH own_task AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM records "
+        f"WHERE {_own_task_rows(memory)} "
+        f"LIMIT {OWN_TASK_EXACT_MAX + 1}) own)"
+    )
 
 
 @lru_cache(maxsize=1024)
@@ -237,7 +274,9 @@ def candidates_sql(
     d = memory.dimension
     # memory_id is a literal so that the planner can match the memory's partial indexes.
     if index:
+        own_task = _own_task_count(memory) if scans.own_task else ""
         found = f"""
+          {own_task}
           SELECT record_id AS id, embedding FROM record_embeddings
           WHERE record_id IN ({_indexed_ids(memory, task_filter, scans)})
         """
@@ -290,7 +329,7 @@ async def rank(
     if memory.observation_similarity == LCS:
         return await _rank_by_elements(session, memory, query, params)
     candidates = rescored_candidates(query.k)
-    index = await uses_index(session, memory, params, candidates)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
     binds = search_binds(query, candidates)
     sql = ranking_sql(memory, index, query.shape, _scans(query))
     rows = await session.execute(text(sql), binds)
@@ -310,7 +349,7 @@ async def _rank_by_elements(
     if observation_text is None:
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
-    index = await uses_index(session, memory, params, candidates)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
     sql = candidates_sql(memory, index, True, query.task_filter, _scans(query))
     rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
@@ -377,7 +416,7 @@ async def retrieve(
     if memory.observation_similarity == LCS:
         return await exemplars(session, await rank(session, memory, query, params))
     candidates = rescored_candidates(query.k)
-    index = await uses_index(session, memory, params, candidates)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
     binds = search_binds(query, candidates)
     rows = await session.execute(_exemplars_sql(memory, index, query.shape, _scans(query)), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]

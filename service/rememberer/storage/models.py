@@ -98,6 +98,7 @@ class RecordRow(Base):
         Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
         Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
         Index("records_best_q", "memory_id", "best_q", "id"),
+        Index("records_memory_task", "memory_id", text("hashtext(task)")),
         {"postgresql_with": {"fillfactor": 85}},
     )
 
