@@ -226,8 +226,8 @@ def _indexed_ids(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans
     if scans.observation:
         searches.append(f"{filtered} ORDER BY {memory.index_order(':o', 'observation')}")
     if scans.own_task:
-        # One of these two runs, by the count (`_OWN_TASK`); the other stops at its one-time
-        # filter.
+        # One of these two runs, by the count (`_own_task_count`); the other stops at its
+        # one-time filter.
         own = "(SELECT n FROM own_task)"
         d = memory.dimension
         searches.append(
