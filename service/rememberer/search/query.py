@@ -49,9 +49,6 @@ class Filters:
     min_score: bool = False
 
 
-NO_FILTERS = Filters()
-
-
 def query_vector(task: Vector, observation: Vector, lambda_: float) -> Vector:
     return np.concatenate([lambda_ * task, (1.0 - lambda_) * observation]).astype(np.float32)
 

@@ -24,7 +24,7 @@ from rememberer.memories.catalog import MemoryInfo
 from rememberer.memories.records import ACTION_ORDER, RECORD_COLUMNS, record_fields
 from rememberer.search.indexing import INDEXES_USABLE, IndexBuilder
 from rememberer.search.lcs import ElementSimilarity
-from rememberer.search.query import NO_FILTERS, Filters, SearchQuery, TaskScope, search_binds
+from rememberer.search.query import Filters, SearchQuery, TaskScope, search_binds
 
 # Candidates fetched beyond k so that ties at the k-th place are broken by the contract's
 # rules (visits, then age) rather than by the index's order.
@@ -198,12 +198,9 @@ class Scans:
     λ < 1, and, for λ > 0, the records of the query's own task are ranked by their
     observation, which are the best records whenever λ weighs the task heavily."""
 
-    whole: bool = True
-    observation: bool = False
-    own_task: bool = False
-
-
-WHOLE_ONLY = Scans()
+    whole: bool
+    observation: bool
+    own_task: bool
 
 
 def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = None) -> Scans:
@@ -266,7 +263,8 @@ def candidates_sql(
     index: bool,
     with_observation: bool = False,
     task_filter: TaskScope | None = None,
-    scans: Scans = WHOLE_ONLY,
+    *,
+    scans: Scans,
 ) -> str:
     """The nearest records by the query :q (task :t, observation :o), :n from each of the
     `scans` (or from an exact scan), each with its scores and total action visits, in no
@@ -303,9 +301,7 @@ _BEST_FIRST = f"round(score::numeric, {SCORE_DECIMALS}) DESC, total_visits DESC,
 
 
 @lru_cache(maxsize=1024)
-def ranking_sql(
-    memory: MemoryInfo, index: bool, filters: Filters = NO_FILTERS, scans: Scans = WHOLE_ONLY
-) -> str:
+def ranking_sql(memory: MemoryInfo, index: bool, filters: Filters, scans: Scans) -> str:
     """The :k best of the candidates, best first (`place` 1, 2, …); with a minimum score,
     only those scoring at least :min_score."""
     at_least = "WHERE s.score >= :min_score" if filters.min_score else ""
@@ -350,7 +346,7 @@ async def _rank_by_elements(
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
     index = await uses_index(session, memory, params, candidates, query.lambda_)
-    sql = candidates_sql(memory, index, True, query.task_filter, _scans(query))
+    sql = candidates_sql(memory, index, True, query.task_filter, scans=_scans(query))
     rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
     # serving other requests meanwhile.
