@@ -37,9 +37,9 @@ RESCORED_PER_RESULT = 8
 # for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
-# ef_search of the observation index's scan, in halves of the configured value (ef_search_at).
-OBSERVATION_EF = 3
-OBSERVATION_ALONE_EF = 6
+# How much longer the list is below λ = 0.5, and at λ = 0 (ef_search_at).
+OBSERVATION_EF_GROWTH = 1.5
+OBSERVATION_ALONE_EF_GROWTH = 3.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
 SCORE_DECIMALS = 6
 # With observation_similarity "lcs", the vector index proposes this many candidates per
@@ -79,7 +79,8 @@ def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int
     list (1.5×; 3× at λ = 0, where it searches alone); measured in docs/PERFORMANCE.md."""
     ef_search = ef_search_for(candidates, configured)
     if lambda_ is not None and lambda_ < 0.5:
-        ef_search = ef_search * (OBSERVATION_ALONE_EF if lambda_ == 0.0 else OBSERVATION_EF) // 2
+        growth = OBSERVATION_ALONE_EF_GROWTH if lambda_ == 0.0 else OBSERVATION_EF_GROWTH
+        ef_search = int(ef_search * growth)
     return min(MAX_EF_SEARCH, ef_search)
 
 
