@@ -17,7 +17,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from rememberer.memories.catalog import INDEX_PARTS, MemoryInfo, hnsw_index_ddl
+from rememberer.memories.catalog import INDEX_PARTS, IndexShape, MemoryInfo, hnsw_index_ddl
 from rememberer.storage.keys import record_key
 
 from benchmarks.data import Dataset
@@ -71,13 +71,12 @@ def memory_info(connection: Connection, name: str) -> MemoryInfo:
 
 
 def seed(url: str, name: str, data: Dataset, index: bool = True) -> tuple[SeedTimes, list[int]]:
-    """Load `data` into the (empty) memory `name`, with its HNSW index unless `index` is
+    """Load `data` into the (empty) memory `name`, with its HNSW indexes unless `index` is
     false (as the service leaves a memory it scans exactly); returns timings and the record
     ids in dataset order."""
     with connect(url) as connection:
         memory = memory_info(connection, name)
-        for index_name in memory.index_names:
-            connection.execute(f"DROP INDEX IF EXISTS {index_name}")
+        drop_indexes(connection, memory)
         started = time.perf_counter()
         _copy_records(connection, memory, data)
         ids = _record_ids(connection, memory, data)
@@ -89,23 +88,40 @@ def seed(url: str, name: str, data: Dataset, index: bool = True) -> tuple[SeedTi
         if index:
             build_index(connection, memory)
         built = time.perf_counter()
-        sizes = connection.execute(
-            "SELECT (SELECT coalesce(sum(pg_relation_size(to_regclass(name))), 0) "
-            "        FROM unnest(%s::text[]) name), "
-            "pg_relation_size('records') + pg_relation_size('record_embeddings')",
-            (list(memory.index_names),),
+        tables = connection.execute(
+            "SELECT pg_relation_size('records') + pg_relation_size('record_embeddings')"
         ).fetchone()
-        assert sizes is not None
-    return SeedTimes(copied - started, built - copied, int(sizes[0]), int(sizes[1])), ids
+        assert tables is not None
+        times = SeedTimes(
+            copied - started, built - copied, indexes_size(connection, memory), tables[0]
+        )
+    return times, ids
 
 
-def build_index(connection: Connection, memory: MemoryInfo) -> None:
+def drop_indexes(connection: Connection, memory: MemoryInfo) -> None:
+    for index_name in memory.index_names:
+        connection.execute(f"DROP INDEX IF EXISTS {index_name}")
+
+
+def build_index(
+    connection: Connection, memory: MemoryInfo, shape: IndexShape | None = None
+) -> None:
+    """The memory's HNSW indexes (every part), in `shape` (default: the service's)."""
     # The whole graph fits in memory at these sizes: building in memory is several times
     # faster than spilling, and one parallel worker is what two cores leave.
     connection.execute("SET maintenance_work_mem = '1GB'")
     connection.execute("SET max_parallel_maintenance_workers = 1")
     for part in INDEX_PARTS:
-        connection.execute(hnsw_index_ddl(memory, part=part))
+        connection.execute(hnsw_index_ddl(memory, shape, part=part))
+
+
+def indexes_size(connection: Connection, memory: MemoryInfo) -> int:
+    """The size of the memory's HNSW indexes (0 if it has none)."""
+    row = connection.execute(
+        "SELECT coalesce(sum(pg_relation_size(to_regclass(name))), 0) FROM unnest(%s::text[]) name",
+        (list(memory.index_names),),
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def _copy_records(connection: Connection, memory: MemoryInfo, data: Dataset) -> None:

@@ -10,19 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from rememberer.memories.catalog import (
-    INDEX_PARTS,
-    INDEX_SHAPE,
-    IndexShape,
-    MemoryInfo,
-    hnsw_index_ddl,
-)
+from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
 from rememberer.search.query import query_vector
 from rememberer.search.retrieval import TIE_MARGIN
 
 from benchmarks.data import hits_at_k, kth_best_scores
 from benchmarks.memory_bench import LAMBDAS, SCORE_TOLERANCE, K, SizeResult
-from benchmarks.seed import Connection
+from benchmarks.seed import Connection, build_index, drop_indexes, indexes_size
 
 # The service's shape first (its index is already built), then cheaper ones, which insert
 # new states faster (the recall suite compares more shapes on every distribution at 10k).
@@ -49,20 +43,10 @@ class TuneRow:
 
 def build_shape(connection: Connection, memory: MemoryInfo, shape: IndexShape) -> tuple[float, int]:
     """Rebuild the memory's indexes in `shape`: (seconds, bytes) of all of them."""
-    for name in memory.index_names:
-        connection.execute(f"DROP INDEX IF EXISTS {name}")
-    connection.execute("SET maintenance_work_mem = '1GB'")
-    connection.execute("SET max_parallel_maintenance_workers = 1")
+    drop_indexes(connection, memory)
     started = time.perf_counter()
-    for part in INDEX_PARTS:
-        connection.execute(hnsw_index_ddl(memory, shape, part=part))
-    seconds = time.perf_counter() - started
-    size = connection.execute(
-        "SELECT sum(pg_relation_size(name::regclass)) FROM unnest(%s::text[]) name",
-        (list(memory.index_names),),
-    )
-    row = size.fetchone()
-    return seconds, int(row[0]) if row and row[0] is not None else 0
+    build_index(connection, memory, shape)
+    return time.perf_counter() - started, indexes_size(connection, memory)
 
 
 _INSERT_STATE = """
