@@ -3,14 +3,29 @@ embeddings come from the bundled all-MiniLM-L6-v2 and are cached in the database
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import httpx
 import numpy as np
 import psycopg
 import pytest
 from rememberer.config import Settings
+from rememberer.memories.catalog import find_memory
+from rememberer.search.indexing import IndexBuilder
+from rememberer.search.query import SearchQuery, search_binds
+from rememberer.search.retrieval import (
+    OWN_TASK_EXACT_MAX,
+    Scans,
+    SearchParams,
+    candidates_sql,
+    rescored_candidates,
+    uses_index,
+)
+from rememberer.storage.db import create_engine
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.database import index_valid, plain_url
 from tests.support.http import ServerThread
@@ -19,6 +34,7 @@ from tests.support.memories import client_memory
 DIM = 8
 # Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
 DEAD = 250
+FIRST_QUERY = {"task": "task", "observation": "obs 0"}
 
 
 @pytest.fixture(scope="module")
@@ -93,13 +109,18 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     assert index_scans(database_url, observation_index) >= before[1] + 18, "nor the other"
 
 
-def wait_for_index(hnsw_api: httpx.Client, database_url: str, memory_name: str) -> None:
-    """A retrieve through the service that never scans exactly starts the build of the
-    memory's indexes; waits until both are usable."""
+def wait_for_index(
+    hnsw_api: httpx.Client,
+    database_url: str,
+    memory_name: str,
+    first: Mapping[str, str] = FIRST_QUERY,
+) -> None:
+    """A retrieve (`first`) through the service that never scans exactly starts the build
+    of the memory's indexes; waits until both are usable."""
     memory_id = _memory_id(database_url, memory_name)
     indexes = (f"records_hnsw_{memory_id}", f"records_hnsw_obs_{memory_id}")
-    first = {"task": "task", "observation": "obs 0", "k": 5}
-    assert hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=first).status_code == 200
+    answer = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json={**first, "k": 5})
+    assert answer.status_code == 200, answer.text
     deadline = time.monotonic() + 60
     while not all(index_valid(database_url, i) for i in indexes) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -142,6 +163,118 @@ def test_hnsw_search_finds_k_records_past_deleted_neighbours(
             connection.execute("ALTER TABLE record_embeddings RESET (autovacuum_enabled)")
     assert [e["record_id"] for e in exact] == nearest[DEAD : DEAD + 5]
     assert [e["record_id"] for e in approximate] == [e["record_id"] for e in exact]
+
+
+def test_hnsw_path_matches_exact_for_a_task_past_its_exact_scan(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """A task with more records than the search ranks exactly is searched through the
+    observation index with the task as a filter: the answers are still the exact ones."""
+    rng = np.random.default_rng(13)
+    sizes = {"big": OWN_TASK_EXACT_MAX + 50, "small": 200}
+    texts = {task: rng.normal(size=DIM).tolist() for task in sizes}
+    items = [
+        {"task": task, "observation": f"{task} obs {i}"}
+        for task, size in sizes.items()
+        for i in range(size)
+    ]
+    texts |= {item["observation"]: rng.normal(size=DIM).tolist() for item in items}
+    client_memory(api, memory_name, texts)
+    _store_records(api, memory_name, items)
+    wait_for_index(hnsw_api, database_url, memory_name, items[0])
+    _assert_index_matches_exact(api, hnsw_api, memory_name, items[::97], (0.3, 0.9))
+    # The own-task search alone: exact for "small", by the filtered index for "big".
+    for task, observation in (("small", "big obs 5"), ("big", "small obs 5")):
+        found = asyncio.run(
+            _own_task_candidates(database_url, memory_name, texts, task, observation)
+        )
+        own = [item["observation"] for item in items if item["task"] == task]
+        vectors = np.array([texts[o] for o in own])
+        cosines = vectors @ texts[observation] / np.linalg.norm(vectors, axis=1)
+        nearest = {own[i] for i in np.argsort(-cosines)[: len(found)]}
+        assert len(found) == rescored_candidates(5)
+        assert len(nearest & set(found)) >= 0.95 * len(found), task
+
+
+def test_a_task_sharing_its_hash_with_another_changes_no_answer(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """The search finds the query's own task's records by the task's hash: another task of
+    the same hash only adds candidates, scored like any, and the task filter stays exact."""
+    first, second = _tasks_of_one_hash(database_url)
+    rng = np.random.default_rng(17)
+    tasks = (first, second)
+    items = [{"task": t, "observation": f"{t} obs {i}"} for t in tasks for i in range(150)]
+    texts = {t: rng.normal(size=DIM).tolist() for t in tasks}
+    texts |= {item["observation"]: rng.normal(size=DIM).tolist() for item in items}
+    client_memory(api, memory_name, texts)
+    _store_records(api, memory_name, items)
+    wait_for_index(hnsw_api, database_url, memory_name, items[0])
+    _assert_index_matches_exact(api, hnsw_api, memory_name, items[::23], (0.5, 0.9))
+    body = {"task": first, "observation": f"{second} obs 3", "k": 10, "task_filter": "same"}
+    url = f"/v1/memories/{memory_name}/retrieve"
+    answer = hnsw_api.post(url, json=body).json()["exemplars"]
+    assert len(answer) == 10
+    assert {e["task"] for e in answer} == {first}
+
+
+async def _own_task_candidates(
+    database_url: str, memory_name: str, vectors: Mapping[str, list[float]], task: str, obs: str
+) -> list[str]:
+    """The observations of the candidates that the search of the query's own task proposes,
+    in a transaction prepared as the service prepares one."""
+    engine = create_engine(database_url, Settings())
+    unit = {text: np.asarray(vectors[text]) / np.linalg.norm(vectors[text]) for text in (task, obs)}
+    query = SearchQuery(unit[task], unit[obs], k=5, lambda_=0.9, task=task)
+    candidates = rescored_candidates(query.k)
+    own_task_only = Scans(whole=False, observation=False, own_task=True)
+    try:
+        async with AsyncSession(engine) as session, session.begin():
+            memory = await find_memory(session, memory_name)
+            params = SearchParams(0, 200, IndexBuilder(engine))
+            assert await uses_index(session, memory, params, candidates, query.lambda_)
+            proposed = candidates_sql(memory, True, scans=own_task_only)
+            found = f"SELECT r.observation FROM ({proposed}) c JOIN records r ON r.id = c.id"
+            rows = await session.execute(sql_text(found), search_binds(query, candidates))
+            return [row.observation for row in rows]
+    finally:
+        await engine.dispose()
+
+
+def _store_records(api: httpx.Client, memory_name: str, items: list[dict[str, str]]) -> None:
+    """POST /records, in batches of the most it takes."""
+    for start in range(0, len(items), 1000):
+        batch = {"items": items[start : start + 1000]}
+        stored = api.post(f"/v1/memories/{memory_name}/records", json=batch)
+        assert stored.status_code == 200, stored.text
+
+
+def _tasks_of_one_hash(database_url: str) -> tuple[str, str]:
+    """Two task texts whose hashtext is equal (a 32-bit hash: among 200,000 texts, a few)."""
+    with psycopg.connect(plain_url(database_url)) as connection:
+        row = connection.execute(
+            "SELECT min(t), max(t) FROM (SELECT 'task ' || i AS t "
+            "FROM generate_series(1, 200000) i) texts "
+            "GROUP BY hashtext(t) HAVING count(*) > 1 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    assert row is not None
+    return str(row[0]), str(row[1])
+
+
+def _assert_index_matches_exact(
+    api: httpx.Client,
+    hnsw_api: httpx.Client,
+    memory_name: str,
+    asked: list[dict[str, str]],
+    lambdas: tuple[float, ...],
+) -> None:
+    url = f"/v1/memories/{memory_name}/retrieve"
+    for lambda_ in lambdas:
+        for item in asked:
+            body = {**item, "k": 5, "lambda": lambda_}
+            approximate = hnsw_api.post(url, json=body).json()["exemplars"]
+            exact = api.post(url, json=body).json()["exemplars"]
+            assert [e["record_id"] for e in approximate] == [e["record_id"] for e in exact]
 
 
 def _memory_id(database_url: str, name: str) -> int:

@@ -216,7 +216,6 @@ def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = 
 def _indexed_ids(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans) -> str:
     """The ids the scans propose, :n from each (some twice)."""
     select = f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(memory.id)}"
-    same = _TASK_FILTERS["same"]
     filtered = f"{select} {_TASK_FILTERS[task_filter]}"
     searches = []
     if scans.whole:
@@ -234,18 +233,22 @@ def _indexed_ids(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans
             f"AND {own} <= {OWN_TASK_EXACT_MAX} "
             f"ORDER BY subvector(e.embedding, {d + 1}, {d}) <#> :o"
         )
+        # The task's record by primary key, per candidate the walk reaches: the planner
+        # otherwise reads every record of the task first to join them.
+        of_own_task = (
+            "(SELECT f.task_hash FROM records f WHERE f.id = record_id) = hashtext(:task_text)"
+        )
         order = memory.index_order(":o", "observation")
-        searches.append(f"{select} AND {own} > {OWN_TASK_EXACT_MAX} {same} ORDER BY {order}")
+        searches.append(
+            f"{select} AND {own} > {OWN_TASK_EXACT_MAX} AND {of_own_task} ORDER BY {order}"
+        )
     return " UNION ALL ".join(f"({search} LIMIT :n)" for search in searches)
 
 
 def _own_task_rows(memory: MemoryInfo, table: str = "") -> str:
-    """The memory's records of the query's task, through `records_memory_task` (0010)."""
-    task = f"{table}task"
-    return (
-        f"{table}memory_id = {int(memory.id)} "
-        f"AND hashtext({task}) = hashtext(:task_text) AND {task} = :task_text"
-    )
+    """The memory's records of the query's task, from `records_memory_task` alone (0011).
+    By hash: another task's record of the same hash is one more candidate, scored like all."""
+    return f"{table}memory_id = {int(memory.id)} AND {table}task_hash = hashtext(:task_text)"
 
 
 def _own_task_count(memory: MemoryInfo) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Computed,
     DateTime,
     Float,
     ForeignKey,
@@ -77,6 +78,11 @@ class RecordRow(Base):
     memory_id: Mapped[int] = _memory_fk()
     key: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     task: Mapped[str] = mapped_column(Text, nullable=False)
+    # hashtext(task), stored so that the search finds a task's records by index alone
+    # (migration 0011).
+    task_hash: Mapped[int] = mapped_column(
+        Integer, Computed("hashtext(task)", persisted=True), nullable=False
+    )
     observation: Mapped[str] = mapped_column(Text, nullable=False)
     visits: Mapped[int] = mapped_column(Integer, nullable=False)
     last_reward: Mapped[float] = mapped_column(Float, nullable=False)
@@ -98,7 +104,7 @@ class RecordRow(Base):
         Index("records_redundancy", "memory_id", text("redundancy DESC NULLS LAST"), "id"),
         Index("records_nearest", "nearest_id", postgresql_where=text("nearest_id IS NOT NULL")),
         Index("records_best_q", "memory_id", "best_q", "id"),
-        Index("records_memory_task", "memory_id", text("hashtext(task)")),
+        Index("records_memory_task", "memory_id", "task_hash", "id"),
         {"postgresql_with": {"fillfactor": 85}},
     )
 
