@@ -37,7 +37,10 @@ RESCORED_PER_RESULT = 8
 # for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
-# How much longer the list is below λ = 0.5, and at λ = 0 (ef_search_at).
+# How the list's length changes with λ (ef_search_at): shorter where the whole-vector index
+# leads and two other searches help it, longer where the observation index leads, and
+# longest at λ = 0, where it searches alone.
+BOTH_INDEXES_EF_GROWTH = 0.75
 OBSERVATION_EF_GROWTH = 1.5
 OBSERVATION_ALONE_EF_GROWTH = 3.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
@@ -74,14 +77,23 @@ def ef_search_for(candidates: int, configured: int) -> int:
 
 
 def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
-    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5). Below λ = 0.5 the
-    candidates that matter are those of the observation index, whose walk needs a longer
-    list (1.5×; 3× at λ = 0, where it searches alone); measured in docs/PERFORMANCE.md."""
-    ef_search = ef_search_for(candidates, configured)
-    if lambda_ is not None and lambda_ < 0.5:
-        growth = OBSERVATION_ALONE_EF_GROWTH if lambda_ == 0.0 else OBSERVATION_EF_GROWTH
-        ef_search = int(ef_search * growth)
-    return min(MAX_EF_SEARCH, ef_search)
+    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5), measured in
+    docs/PERFORMANCE.md. From λ = 0.5 to below 1 the whole-vector index fits the query best
+    and the observation index and the own task's records add their candidates: 0.75× the
+    list keeps recall. Below λ = 0.5 the candidates that matter are the observation index's,
+    whose walk needs a longer list (1.5×; 3× at λ = 0, where it searches alone); at λ = 1 the
+    whole-vector index has only the own task's records beside it (1×)."""
+    return min(MAX_EF_SEARCH, int(ef_search_for(candidates, configured) * _ef_growth(lambda_)))
+
+
+def _ef_growth(lambda_: float | None) -> float:
+    if lambda_ is None or 0.5 <= lambda_ < 1.0:
+        return BOTH_INDEXES_EF_GROWTH
+    if lambda_ == 0.0:
+        return OBSERVATION_ALONE_EF_GROWTH
+    if lambda_ < 0.5:
+        return OBSERVATION_EF_GROWTH
+    return 1.0
 
 
 def rescored_candidates(k: int) -> int:
