@@ -6,7 +6,9 @@ WikiHow, `/work/shared/fixtures/rememberer-pools` or `REMEMBERER_POOLS_DIR`). Ea
 text is embedded once with the bundled all-MiniLM-L6-v2 (the service's embedder) and the
 vectors are kept in a cache file beside the corpus, so a second run does not embed again.
 
-Queries are pairs held out of the memory. A memory larger than the corpus repeats its
+Queries are pairs held out of the memory, as an agent asks them: most on an objective the
+memory has other pairs of, the rest (as many as in the synthetic distributions) on one of a
+few objectives held out of the memory whole. A memory larger than the corpus repeats its
 pairs with a small variation of the observation's vector (cos ≈ 0.97 to the original, about
 what a reworded feedback line gives), because embedding 100k distinct texts on two shared
 cores takes longer than the rest of the benchmark together.
@@ -21,11 +23,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from rememberer.embedding.embedder import SentenceEmbedder
 from rememberer.interop.pools import load_pool, pool_items
 
 from benchmarks.data import DIMENSION, Dataset, Matrix, unit_rows
-from benchmarks.distributions import Memory
+from benchmarks.distributions import SEEN_TASK_SHARE, Memory
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +37,8 @@ POOLS = Path(os.environ.get("REMEMBERER_POOLS_DIR", "/work/shared/fixtures/remem
 # Length of the jitter that makes a repeated pair's observation a variant of the original.
 VARIATION = 0.25
 NAME = "textworld"
+# Objectives held out of the memory whole, for the new-task queries (of 44).
+NEW_TASKS = 6
 
 
 def corpus_pairs(corpus: Path = CORPUS, pools: Path = POOLS) -> list[tuple[str, str]]:
@@ -69,8 +74,7 @@ def textworld(size: int, queries: int, seed: int, cache_dir: Path) -> Memory:
     pairs = corpus_pairs()
     vectors = embeddings([t for pair in pairs for t in pair], cache_dir / "textworld.npz")
     rng = np.random.default_rng(seed)
-    order = rng.permutation(len(pairs))
-    asked, kept = order[:queries], order[queries:]
+    asked, kept = _held_out(pairs, queries, rng)
     rows = kept[np.arange(size) % len(kept)]
     repeat = np.arange(size) // len(kept)
     tasks = np.stack([vectors[pairs[i][0]] for i in rows])
@@ -94,3 +98,19 @@ def textworld(size: int, queries: int, seed: int, cache_dir: Path) -> Memory:
         observations=np.stack([vectors[pairs[i][1]] for i in asked]).astype(np.float32),
     )
     return Memory(NAME, data, question)
+
+
+def _held_out(
+    pairs: list[tuple[str, str]], queries: int, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(asked, kept): indices of the query pairs and of the memory's pairs. New-task queries
+    are pairs of NEW_TASKS objectives the memory has no pair of."""
+    objectives = list(dict.fromkeys(task for task, _ in pairs))
+    new = {objectives[i] for i in rng.permutation(len(objectives))[:NEW_TASKS]}
+    of_new = np.array([i for i, (task, _) in enumerate(pairs) if task in new], dtype=np.int64)
+    of_seen = np.array([i for i, (task, _) in enumerate(pairs) if task not in new], dtype=np.int64)
+    new_queries = min(len(of_new), round(queries * (1 - SEEN_TASK_SHARE)))
+    seen_order = rng.permutation(of_seen)
+    asked_seen, kept = seen_order[: queries - new_queries], seen_order[queries - new_queries :]
+    asked = np.concatenate([asked_seen, rng.permutation(of_new)[:new_queries]])
+    return asked, kept
