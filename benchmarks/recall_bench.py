@@ -21,7 +21,13 @@ import numpy as np
 from rememberer.config import Settings
 from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
 from rememberer.search.query import query_vector
-from rememberer.search.retrieval import TIE_MARGIN, candidates_sql, scans_for, search_effort
+from rememberer.search.retrieval import (
+    SEARCH_SETTINGS,
+    TIE_MARGIN,
+    candidates_sql,
+    scans_for,
+    search_effort,
+)
 
 from benchmarks.data import hits_at_k, kth_best_scores
 from benchmarks.distributions import Memory
@@ -96,11 +102,9 @@ class RecallBench:
         self.position = {record_id: i for i, record_id in enumerate(ids)}
         queries = memory.queries
         self.bars = {lam: kth_best_scores(memory.data, queries, lam, K) for lam in LAMBDAS}
-        connection.execute("SET hnsw.iterative_scan = relaxed_order")
-        connection.execute("SET enable_sort = off")
-        # As the service does (retrieval._TUNE_TRANSACTION).
-        connection.execute("SET max_parallel_workers_per_gather = 0")
-        connection.execute("SET plan_cache_mode = force_custom_plan")
+        # The service's settings for its search, here for the whole (autocommit) session.
+        for name, value in SEARCH_SETTINGS.items():
+            connection.execute("SELECT set_config(%s, %s, false)", (name, value))
 
     def _sql(self, search: str, lambda_: float, shape: IndexShape) -> str:
         """The candidates' SQL: the service's own scans (on whatever shape the memory's

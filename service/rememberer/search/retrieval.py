@@ -116,14 +116,19 @@ def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
 # them costs more (milliseconds) than the few hundred rows of the own-task scan they would
 # share. Custom plans only: psycopg prepares a statement run five times, and PostgreSQL's
 # generic plan for it, made without the query's task, counted a common task's records by
-# reading the whole table (45 ms instead of 5 at 100k records). The settings end with the
-# transaction; the statements that follow in it gain nothing from a sort plan.
+# reading the whole table (45 ms instead of 5 at 100k records, when the task was matched by
+# its text; by its stored hash, generic plans saved under 0.5 ms, not worth that risk). The
+# settings end with the transaction; the statements that follow in it gain nothing from a
+# sort plan. The recall bench runs its searches under the same SEARCH_SETTINGS.
+SEARCH_SETTINGS = {
+    "hnsw.iterative_scan": "relaxed_order",
+    "enable_sort": "off",
+    "max_parallel_workers_per_gather": "0",
+    "plan_cache_mode": "force_custom_plan",
+}
 _TUNE_TRANSACTION = text(
     "SELECT set_config('hnsw.ef_search', :ef_search, true), "
-    "set_config('hnsw.iterative_scan', 'relaxed_order', true), "
-    "set_config('enable_sort', 'off', true), "
-    "set_config('max_parallel_workers_per_gather', '0', true), "
-    "set_config('plan_cache_mode', 'force_custom_plan', true)"
+    + ", ".join(f"set_config('{name}', '{value}', true)" for name, value in SEARCH_SETTINGS.items())
 )
 # What `uses_index` decided in the session's current transaction.
 _DECIDED = "rememberer.search"
