@@ -12,7 +12,7 @@ import numpy as np
 import psycopg
 import pytest
 from rememberer.config import Settings
-from rememberer.memories.catalog import find_memory
+from rememberer.memories.catalog import MemoryInfo, find_memory
 from rememberer.search.indexing import IndexBuilder
 from rememberer.search.query import SearchQuery, search_binds
 from rememberer.search.retrieval import (
@@ -80,13 +80,13 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
         json={"episode_id": "long", "task": "task", "transitions": transitions},
     )
     assert response.status_code == 200, response.text
-    memory_id = _memory_id(database_url, memory_name)
-    index = f"records_hnsw_{memory_id}"
+    memory = _memory(database_url, memory_name)
+    index = memory.index_name_of("whole")
     # The service that scans up to 2,000 records exactly never built a graph for this one.
     assert index_valid(database_url, index) is None
     # The other finds it past its exact scan: it answers by scanning, and builds the index.
     wait_for_index(hnsw_api, database_url, memory_name)
-    observation_index = f"records_hnsw_obs_{memory_id}"
+    observation_index = memory.index_name_of("observation")
     before = index_scans(database_url, index), index_scans(database_url, observation_index)
     # λ = 0 asks the observation index alone, the others all scans. (Not λ = 1, where all
     # records of the one task tie, past the candidates any search rescores.)
@@ -117,8 +117,7 @@ def wait_for_index(
 ) -> None:
     """A retrieve (`first`) through the service that never scans exactly starts the build
     of the memory's indexes; waits until both are usable."""
-    memory_id = _memory_id(database_url, memory_name)
-    indexes = (f"records_hnsw_{memory_id}", f"records_hnsw_obs_{memory_id}")
+    indexes = _memory(database_url, memory_name).index_names
     answer = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json={**first, "k": 5})
     assert answer.status_code == 200, answer.text
     deadline = time.monotonic() + 60
@@ -277,11 +276,18 @@ def _assert_index_matches_exact(
             assert [e["record_id"] for e in approximate] == [e["record_id"] for e in exact]
 
 
-def _memory_id(database_url: str, name: str) -> int:
-    with psycopg.connect(plain_url(database_url)) as connection:
-        row = connection.execute("SELECT id FROM memories WHERE name = %s", (name,)).fetchone()
-    assert row is not None
-    return int(row[0])
+def _memory(database_url: str, name: str) -> MemoryInfo:
+    """The memory as the service knows it (its id, its indexes' names)."""
+
+    async def found() -> MemoryInfo:
+        engine = create_engine(database_url, Settings())
+        try:
+            async with AsyncSession(engine) as session:
+                return await find_memory(session, name)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(found())
 
 
 def test_server_side_embeddings_rank_by_meaning_and_are_cached(
