@@ -76,18 +76,18 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
-def ef_search_at(candidates: int, configured: int, lambda_: float | None) -> int:
-    """hnsw.ef_search for `candidates` at λ (None: as at λ = 0.5), measured in
-    docs/PERFORMANCE.md. From λ = 0.5 to below 1 the whole-vector index fits the query best
-    and the observation index and the own task's records add their candidates: 0.75× the
-    list keeps recall. Below λ = 0.5 the candidates that matter are the observation index's,
-    whose walk needs a longer list (1.5×; 3× at λ = 0, where it searches alone); at λ = 1 the
-    whole-vector index has only the own task's records beside it (1×)."""
+def ef_search_at(candidates: int, configured: int, lambda_: float) -> int:
+    """hnsw.ef_search for `candidates` at λ, measured in docs/PERFORMANCE.md. From λ = 0.5
+    to below 1 the whole-vector index fits the query best and the observation index and the
+    own task's records add their candidates: 0.75× the list keeps recall. Below λ = 0.5
+    the candidates that matter are the observation index's, whose walk needs a longer list
+    (1.5×; 3× at λ = 0, where it searches alone); at λ = 1 the whole-vector index has only
+    the own task's records beside it (1×)."""
     return min(MAX_EF_SEARCH, int(ef_search_for(candidates, configured) * _ef_growth(lambda_)))
 
 
-def _ef_growth(lambda_: float | None) -> float:
-    if lambda_ is None or 0.5 <= lambda_ < 1.0:
+def _ef_growth(lambda_: float) -> float:
+    if 0.5 <= lambda_ < 1.0:
         return BOTH_INDEXES_EF_GROWTH
     if lambda_ == 0.0:
         return OBSERVATION_ALONE_EF_GROWTH
@@ -147,7 +147,7 @@ async def uses_index(
     memory: MemoryInfo,
     params: SearchParams,
     candidates: int,
-    lambda_: float | None = None,
+    lambda_: float,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
     transaction prepared for it. Decided once per transaction and memory: at most one round
