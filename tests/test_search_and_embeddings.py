@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.database import index_valid, plain_url
 from tests.support.http import ServerThread
-from tests.support.memories import client_memory
+from tests.support.memories import client_memory, put_records
 
 DIM = 8
 # Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
@@ -90,14 +90,8 @@ def test_hnsw_path_uses_the_index_and_matches_exact(
     before = index_scans(database_url, index), index_scans(database_url, observation_index)
     # λ = 0 asks the observation index alone, the others all scans. (Not λ = 1, where all
     # records of the one task tie, past the candidates any search rescores.)
-    for lambda_ in (0.0, 0.3, 0.9):
-        for i in range(0, 300, 37):
-            body = {"task": "task", "observation": f"obs {i}", "k": 5, "lambda": lambda_}
-            approximate = hnsw_api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
-            exact = api.post(f"/v1/memories/{memory_name}/retrieve", json=body).json()
-            assert [e["record_id"] for e in approximate["exemplars"]] == [
-                e["record_id"] for e in exact["exemplars"]
-            ]
+    asked = [{"task": "task", "observation": f"obs {i}"} for i in range(0, 300, 37)]
+    _assert_index_matches_exact(api, hnsw_api, memory_name, asked, (0.0, 0.3, 0.9))
     # Backends report index use when idle for a while; wait for the report.
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and (
@@ -137,8 +131,7 @@ def test_hnsw_search_finds_k_records_past_deleted_neighbours(
     texts |= {f"obs {i}": rng.normal(size=DIM).tolist() for i in range(600)}
     client_memory(api, memory_name, texts)
     items = [{"task": "task", "observation": f"obs {i}"} for i in range(600)]
-    stored = api.post(f"/v1/memories/{memory_name}/records", json={"items": items})
-    assert stored.status_code == 200, stored.text
+    put_records(api, memory_name, items)
     wait_for_index(hnsw_api, database_url, memory_name)
     records = api.get(f"/v1/memories/{memory_name}/records", params={"limit": 1000}).json()
     ids = {r["observation"]: r["record_id"] for r in records["items"]}
@@ -179,7 +172,7 @@ def test_hnsw_path_matches_exact_for_a_task_past_its_exact_scan(
     ]
     texts |= {item["observation"]: rng.normal(size=DIM).tolist() for item in items}
     client_memory(api, memory_name, texts)
-    _store_records(api, memory_name, items)
+    put_records(api, memory_name, items)
     wait_for_index(hnsw_api, database_url, memory_name, items[0])
     _assert_index_matches_exact(api, hnsw_api, memory_name, items[::97], (0.3, 0.9))
     # The own-task search alone: exact for "small", by the filtered index for "big".
@@ -207,7 +200,7 @@ def test_a_task_sharing_its_hash_with_another_changes_no_answer(
     texts = {t: rng.normal(size=DIM).tolist() for t in tasks}
     texts |= {item["observation"]: rng.normal(size=DIM).tolist() for item in items}
     client_memory(api, memory_name, texts)
-    _store_records(api, memory_name, items)
+    put_records(api, memory_name, items)
     wait_for_index(hnsw_api, database_url, memory_name, items[0])
     _assert_index_matches_exact(api, hnsw_api, memory_name, items[::23], (0.5, 0.9))
     body = {"task": first, "observation": f"{second} obs 3", "k": 10, "task_filter": "same"}
@@ -238,14 +231,6 @@ async def _own_task_candidates(
             return [row.observation for row in rows]
     finally:
         await engine.dispose()
-
-
-def _store_records(api: httpx.Client, memory_name: str, items: list[dict[str, str]]) -> None:
-    """POST /records, in batches of the most it takes."""
-    for start in range(0, len(items), 1000):
-        batch = {"items": items[start : start + 1000]}
-        stored = api.post(f"/v1/memories/{memory_name}/records", json=batch)
-        assert stored.status_code == 200, stored.text
 
 
 def _tasks_of_one_hash(database_url: str) -> tuple[str, str]:

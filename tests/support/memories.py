@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import httpx
+from rememberer.schemas.records import MAX_RECORDS_PER_CALL
 
 # Unit vectors of the texts most tests use: the task and three observations.
 VECTORS: dict[str, list[float]] = {
@@ -31,6 +32,14 @@ def client_memory(
     assert created.status_code == 201, created.text
     stored = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": dict(vectors)})
     assert stored.json() == {"stored": len(vectors)}, stored.text
+
+
+def put_records(api: httpx.Client, name: str, items: Sequence[Mapping[str, Any]]) -> None:
+    """POST /v1/memories/{name}/records, in calls of the most records one call takes."""
+    for start in range(0, len(items), MAX_RECORDS_PER_CALL):
+        batch = {"items": list(items[start : start + MAX_RECORDS_PER_CALL])}
+        answer = api.post(f"/v1/memories/{name}/records", json=batch)
+        assert answer.status_code == 200, answer.text
 
 
 def step(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any
 
 import httpx
+
+from tests.support.memories import put_records
 
 HOSTILE = [
     "<script>window.__xss = 'script'</script>",
@@ -32,11 +33,6 @@ def client_memory(api: httpx.Client, name: str, vectors: dict[str, list[float]])
     assert created.status_code == 201, created.text
     stored = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors})
     assert stored.is_success, stored.text
-
-
-def put_records(api: httpx.Client, name: str, items: list[dict[str, Any]]) -> None:
-    answer = api.post(f"/v1/memories/{name}/records", json={"items": items})
-    assert answer.status_code == 200, answer.text
 
 
 def seed_ranking(api: httpx.Client, name: str) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support import ui_seeding as seeding
 from tests.support.http import ServerThread
+from tests.support.memories import put_records
 
 RECORDS = 120
 
@@ -33,7 +34,7 @@ def seed_many(api: httpx.Client) -> str:
         }
         for n, observation in enumerate(observations)
     ]
-    seeding.put_records(api, name, items)
+    put_records(api, name, items)
     return name
 
 
