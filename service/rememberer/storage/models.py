@@ -125,6 +125,19 @@ class RecordEmbeddingRow(Base):
     __table_args__ = (Index("record_embeddings_memory", "memory_id"),)
 
 
+class MemoryTaskRow(Base):
+    """One of a memory's tasks with its vector, unit(task), for the search's nearest tasks.
+    Kept by a trigger on record_embeddings inserts (migration 0012)."""
+
+    __tablename__ = "memory_tasks"
+
+    memory_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("memories.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_hash: Mapped[int] = mapped_column(Integer, primary_key=True)
+    embedding: Mapped[Any] = mapped_column(VECTOR(), nullable=False)
+
+
 class ActionValueRow(Base):
     __tablename__ = "action_values"
 
