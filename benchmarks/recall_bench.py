@@ -15,13 +15,14 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from rememberer.config import Settings
 from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
 from rememberer.search.query import query_vector
 from rememberer.search.retrieval import (
+    NEAR_TASKS_MEMORY_MAX,
     SEARCH_SETTINGS,
     TIE_MARGIN,
     candidates_sql,
@@ -105,12 +106,19 @@ class RecallBench:
         # The service's settings for its search, here for the whole (autocommit) session.
         for name, value in SEARCH_SETTINGS.items():
             connection.execute("SELECT set_config(%s, %s, false)", (name, value))
+        # As the service learns it once per memory (retrieval.SearchParams).
+        tasks = connection.execute(
+            "SELECT count(*) FROM memory_tasks WHERE memory_id = %s", (info.id,)
+        ).fetchone()
+        self.many_tasks = tasks is not None and tasks[0] > NEAR_TASKS_MEMORY_MAX
 
     def _sql(self, search: str, lambda_: float, shape: IndexShape) -> str:
         """The candidates' SQL: the service's own scans (on whatever shape the memory's
         indexes have), or the whole-vector index alone."""
         if search == SERVICE:
             scans = scans_for(lambda_, task_known=True)
+            if self.many_tasks:
+                scans = replace(scans, near_tasks=False)
             return _psycopg_binds(
                 f"SELECT id FROM ({candidates_sql(self.info, True, scans=scans)}) c"
             )
@@ -139,6 +147,7 @@ class RecallBench:
                 "t": task,
                 "o": observation,
                 "n": candidates,
+                "k": K,
                 "task_text": queries.task_texts[q],
             }
             started = time.perf_counter()

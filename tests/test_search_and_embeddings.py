@@ -16,6 +16,8 @@ from rememberer.memories.catalog import MemoryInfo, find_memory
 from rememberer.search.indexing import IndexBuilder
 from rememberer.search.query import SearchQuery, search_binds
 from rememberer.search.retrieval import (
+    NEAR_TASK_CANDIDATES,
+    NEAR_TASKS,
     OWN_TASK_EXACT_MAX,
     Scans,
     SearchParams,
@@ -178,7 +180,7 @@ def test_hnsw_path_matches_exact_for_a_task_past_its_exact_scan(
     # The own-task search alone: exact for "small", by the filtered index for "big".
     for task, observation in (("small", "big obs 5"), ("big", "small obs 5")):
         found = asyncio.run(
-            _own_task_candidates(database_url, memory_name, texts, task, observation)
+            _proposed(database_url, memory_name, texts, (task, observation), OWN_TASK_ONLY)
         )
         own = [item["observation"] for item in items if item["task"] == task]
         vectors = np.array([texts[o] for o in own])
@@ -210,22 +212,100 @@ def test_a_task_sharing_its_hash_with_another_changes_no_answer(
     assert {e["task"] for e in answer} == {first}
 
 
-async def _own_task_candidates(
-    database_url: str, memory_name: str, vectors: Mapping[str, list[float]], task: str, obs: str
+def _near_tasks_memory(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> tuple[dict[str, list[float]], list[dict[str, str]], np.ndarray]:
+    """Seven tasks of 60 records: three near a direction, three far from it, and "own"
+    on it, with four more records whose observations have the vector of "own obs 0";
+    returns the texts' vectors, the records and that direction."""
+    rng = np.random.default_rng(23)
+    direction = rng.normal(size=DIM)
+    direction /= np.linalg.norm(direction)
+    tasks = {"own": direction.tolist()}
+    for i in range(3):
+        tasks[f"near {i}"] = (direction + 0.3 * rng.normal(size=DIM) / np.sqrt(DIM)).tolist()
+        tasks[f"far {i}"] = rng.normal(size=DIM).tolist()
+    items = [{"task": t, "observation": f"{t} obs {i}"} for t in tasks for i in range(60)]
+    texts = tasks | {item["observation"]: rng.normal(size=DIM).tolist() for item in items}
+    for i in range(1, 5):
+        texts[f"own copy {i}"] = texts["own obs 0"]
+        items.append({"task": "own", "observation": f"own copy {i}"})
+    client_memory(api, memory_name, texts)
+    put_records(api, memory_name, items)
+    wait_for_index(hnsw_api, database_url, memory_name, items[0])
+    return texts, items, direction
+
+
+def test_the_tasks_nearest_the_query_propose_their_records(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """A memory knows its tasks (memory_tasks, kept by a trigger); the near-task search
+    proposes, for a new task, the records of the NEAR_TASKS tasks nearest it, each task's
+    nearest the query's observation."""
+    texts, items, direction = _near_tasks_memory(api, hnsw_api, memory_name, database_url)
+    with psycopg.connect(plain_url(database_url)) as connection:
+        known = connection.execute(
+            "SELECT count(*) FROM memory_tasks t JOIN memories m ON m.id = t.memory_id "
+            "WHERE m.name = %s",
+            (memory_name,),
+        ).fetchone()
+    assert known is not None and known[0] == 7
+    texts |= {"new task": direction.tolist(), "new obs": np.ones(DIM).tolist()}
+    near_only = Scans(whole=False, observation=False, own_task=False, near_tasks=True)
+    found = asyncio.run(
+        _proposed(database_url, memory_name, texts, ("new task", "new obs"), near_only)
+    )
+    # "own" is a task like the others here: the query's task is new.
+    tasks = sorted({item["task"] for item in items})
+    cosines = [np.dot(texts[t], direction) / np.linalg.norm(texts[t]) for t in tasks]
+    nearest = [tasks[i] for i in np.argsort(cosines)[::-1][:NEAR_TASKS]]
+    by_task = {t: [o for o in found if o.startswith(f"{t} ")] for t in nearest}
+    # A task's walk may end with another near task's records: some are proposed twice.
+    assert sum(len(v) for v in by_task.values()) == len(found)
+    for task, observations in by_task.items():
+        assert len(observations) >= 0.7 * NEAR_TASK_CANDIDATES, task
+        own = [item["observation"] for item in items if item["task"] == task]
+        similarity = np.array([texts[o] for o in own]) @ np.ones(DIM)
+        similarity /= np.linalg.norm([texts[o] for o in own], axis=1)
+        best = {own[i] for i in np.argsort(-similarity)[: len(observations)]}
+        assert len(best & set(observations)) >= 0.8 * len(observations), task
+
+
+def test_near_tasks_are_not_searched_when_they_cannot_beat_the_kth(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """When the own task already holds k records of the query's very observation, no other
+    task can score as high at λ = 0.9, and the near tasks' walks do not run."""
+    texts, _, _ = _near_tasks_memory(api, hnsw_api, memory_name, database_url)
+    scans = Scans(whole=False, observation=False, own_task=True, near_tasks=True)
+    found = asyncio.run(_proposed(database_url, memory_name, texts, ("own", "own obs 0"), scans))
+    assert len(found) == rescored_candidates(5)
+    assert all(o.startswith("own ") for o in found)
+
+
+OWN_TASK_ONLY = Scans(whole=False, observation=False, own_task=True)
+
+
+async def _proposed(
+    database_url: str,
+    memory_name: str,
+    vectors: Mapping[str, list[float]],
+    query_texts: tuple[str, str],
+    scans: Scans,
 ) -> list[str]:
-    """The observations of the candidates that the search of the query's own task proposes,
-    in a transaction prepared as the service prepares one."""
+    """The observations of the candidates that `scans` propose for the query (task,
+    observation) at λ = 0.9, in a transaction prepared as the service prepares one."""
+    task, obs = query_texts
     engine = create_engine(database_url, Settings())
     unit = {text: np.asarray(vectors[text]) / np.linalg.norm(vectors[text]) for text in (task, obs)}
     query = SearchQuery(unit[task], unit[obs], k=5, lambda_=0.9, task=task)
     candidates = rescored_candidates(query.k)
-    own_task_only = Scans(whole=False, observation=False, own_task=True)
     try:
         async with AsyncSession(engine) as session, session.begin():
             memory = await find_memory(session, memory_name)
             params = SearchParams(0, 200, IndexBuilder(engine))
             assert await uses_index(session, memory, params, candidates, query.lambda_)
-            proposed = candidates_sql(memory, True, scans=own_task_only)
+            proposed = candidates_sql(memory, True, scans=scans)
             found = f"SELECT r.observation FROM ({proposed}) c JOIN records r ON r.id = c.id"
             rows = await session.execute(sql_text(found), search_binds(query, candidates))
             return [row.observation for row in rows]

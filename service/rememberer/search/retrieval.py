@@ -61,6 +61,10 @@ class SearchParams:
     # are rarely deleted, so such a memory is searched through its index from then on,
     # without counting.
     large_memories: set[int] = field(default_factory=set, compare=False)
+    # Those of them with more tasks than the near-task search ranks: a memory's tasks are
+    # never fewer, so the search skips that step for them (and the statement's count of
+    # their tasks) from then on.
+    many_task_memories: set[int] = field(default_factory=set, compare=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,24 @@ def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
     """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ."""
     candidates = rescored_candidates(k)
     return ef_search_at(candidates, configured, lambda_), candidates
+
+
+# The tasks nearest the query's (by their vectors: memory_tasks, migration 0012) whose records
+# the search proposes too, in a memory of at most NEAR_TASKS_MEMORY_MAX tasks, which are
+# ranked exactly (about 0.3 ms per thousand); a memory of more tasks has few records per
+# task, and its whole-vector walk passes from one task to the next.
+NEAR_TASKS = 3
+NEAR_TASKS_MEMORY_MAX = 1_000
+# Below this λ the observation walk finds what a near task holds (measured: no recall
+# gained at λ 0.1 and 0.3 on any distribution, and walks that ran more often).
+NEAR_TASKS_FROM_LAMBDA = 0.5
+# Records proposed per near task: the best five overall are among a near task's first few.
+NEAR_TASK_CANDIDATES = 10
+# A near task's walk goes through the whole-vector index by [task; w·observation]: its nearest
+# records are that task's (equal task halves), in the order of their observations, and with
+# w small the walk stays among them. A walk filtered to the task instead passes by every
+# record near the query's observation first (20 µs each, thousands of them).
+NEAR_TASK_OBSERVATION_WEIGHT = 0.1
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
@@ -166,13 +188,15 @@ async def uses_index(
     ):
         return decided.index
     if memory.id not in params.large_memories:
-        size, indexed = await _size_and_index(session, memory, params.exact_max_records)
+        size, indexed, tasks = await _size_and_index(session, memory, params.exact_max_records)
         if size > params.exact_max_records and not indexed:
             params.indexes.request(memory)  # built in the background; scanned until then
         if size <= params.exact_max_records or not indexed:
             session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)
             return False
         params.large_memories.add(memory.id)
+        if tasks > NEAR_TASKS_MEMORY_MAX:
+            params.many_task_memories.add(memory.id)
     await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
     session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
     return True
@@ -180,16 +204,25 @@ async def uses_index(
 
 _SIZE_AND_INDEX = text(
     "SELECT (SELECT count(*) FROM (SELECT 1 FROM records WHERE memory_id = :m LIMIT :over) r), "
-    f"{INDEXES_USABLE}"
+    f"{INDEXES_USABLE}, "
+    "(SELECT count(*) FROM (SELECT 1 FROM memory_tasks WHERE memory_id = :m LIMIT :tasks_over) t)"
 )
 
 
-async def _size_and_index(session: AsyncSession, memory: MemoryInfo, cap: int) -> tuple[int, bool]:
-    """The memory's record count, counted no further than `cap` + 1, and whether its HNSW
-    indexes are there and usable."""
-    binds = {"m": memory.id, "over": cap + 1, "indexes": list(memory.index_names)}
+async def _size_and_index(
+    session: AsyncSession, memory: MemoryInfo, cap: int
+) -> tuple[int, bool, int]:
+    """The memory's record count, counted no further than `cap` + 1, whether its HNSW
+    indexes are there and usable, and its task count, counted to one past
+    NEAR_TASKS_MEMORY_MAX."""
+    binds = {
+        "m": memory.id,
+        "over": cap + 1,
+        "indexes": list(memory.index_names),
+        "tasks_over": NEAR_TASKS_MEMORY_MAX + 1,
+    }
     row = (await session.execute(_SIZE_AND_INDEX, binds)).one()
-    return int(row[0]), bool(row[1])
+    return int(row[0]), bool(row[1]), int(row[2])
 
 
 # Records of the query's task (:task_text), or of other tasks; in the scan itself, so that the
@@ -214,11 +247,16 @@ class Scans:
     least like the vectors that index links, and at 100k records its walk misses records an
     exact scan finds (docs/PERFORMANCE.md): so the observation index proposes candidates for
     λ < 1, and, for λ > 0, the records of the query's own task are ranked by their
-    observation, which are the best records whenever λ weighs the task heavily."""
+    observation, which are the best records whenever λ weighs the task heavily. In a memory
+    of few tasks, the walk over whole vectors stays among the records of the query's task
+    (their task halves are equal) and misses a neighbouring task's records: from λ = 0.5,
+    where the task weighs at least as much as the observation, each of the tasks nearest
+    the query's gets a walk of its own if it may hold a better record (`near_tasks`)."""
 
     whole: bool
     observation: bool
     own_task: bool
+    near_tasks: bool = False
 
 
 def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = None) -> Scans:
@@ -227,6 +265,7 @@ def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = 
         whole=lambda_ > 0.0,
         observation=lambda_ < 1.0,
         own_task=lambda_ > 0.0 and task_known and task_filter != "other",
+        near_tasks=lambda_ >= NEAR_TASKS_FROM_LAMBDA and task_filter is None,
     )
 
 
@@ -268,14 +307,95 @@ def _own_task_rows(memory: MemoryInfo, table: str = "") -> str:
     return f"{table}memory_id = {int(memory.id)} AND {table}task_hash = hashtext(:task_text)"
 
 
+def _with(shared: list[str]) -> str:
+    """A WITH of the statement's common tables, if any: computed once, read by several."""
+    return f"WITH {', '.join(shared)}" if shared else ""
+
+
 def _own_task_count(memory: MemoryInfo) -> str:
     """`own_task`: how many records the query's task has, counted to one past the exact
     scan's limit; once per statement, for the two searches that depend on it."""
     return (
-        f"WITH own_task AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM records "
+        f"own_task AS MATERIALIZED (SELECT count(*) AS n FROM (SELECT 1 FROM records "
         f"WHERE {_own_task_rows(memory)} "
         f"LIMIT {OWN_TASK_EXACT_MAX + 1}) own)"
     )
+
+
+def _near_tasks(memory: MemoryInfo, scans: Scans) -> str:
+    """`near_tasks`: the vectors of the NEAR_TASKS tasks nearest the query's task (:t) other
+    than its own, if the memory has few enough tasks to rank them all."""
+    m = int(memory.id)
+    few = (
+        f"(SELECT count(*) FROM (SELECT 1 FROM memory_tasks WHERE memory_id = {m} "
+        f"LIMIT {NEAR_TASKS_MEMORY_MAX + 1}) m) <= {NEAR_TASKS_MEMORY_MAX}"
+    )
+    not_own = "AND task_hash <> hashtext(:task_text)" if scans.own_task else ""
+    return (
+        f"near_tasks AS MATERIALIZED (SELECT embedding FROM memory_tasks "
+        f"WHERE memory_id = {m} AND {few} {not_own} "
+        f"ORDER BY embedding <#> :t LIMIT {NEAR_TASKS})"
+    )
+
+
+def _near_task_records(memory: MemoryInfo) -> str:
+    """For each of the `near_tasks` that may hold a record better than the k-th of the
+    `first` candidates, NEAR_TASK_CANDIDATES of its records nearest the query's observation,
+    by its own walk through the whole-vector index."""
+    d = memory.dimension
+    weight = f"array_fill({NEAR_TASK_OBSERVATION_WEIGHT}::real, ARRAY[{d}])::vector"
+    aim = f"(t.embedding || (CAST(:o AS vector) * {weight}))"
+    # The task's part of a record's score, λ·cos(task), is the inner product with :q's task
+    # half; its observation's part is at most the best the observation walk found.
+    may_be_better = f"-(t.embedding <#> subvector(:q, 1, {d})) + b.observation_part >= b.kth"
+    walk = (
+        f"SELECT record_id FROM record_embeddings WHERE memory_id = {int(memory.id)} "
+        f"AND {may_be_better} "
+        f"ORDER BY {memory.index_order(aim)} LIMIT {NEAR_TASK_CANDIDATES}"
+    )
+    # The bound on the rows tells the planner that the ids are few (it otherwise reads
+    # every id of record_embeddings to hash them for the join).
+    return (
+        f"SELECT s.record_id FROM near_tasks t CROSS JOIN bar b CROSS JOIN LATERAL ({walk}) s "
+        f"LIMIT {NEAR_TASKS * NEAR_TASK_CANDIDATES}"
+    )
+
+
+def _bar(memory: MemoryInfo) -> str:
+    """`bar`: the k-th best score among the `first` candidates (-∞ if fewer), and the best
+    observation part of a score among them."""
+    d = memory.dimension
+    kth = "(SELECT -(embedding <#> :q) FROM first ORDER BY 1 DESC OFFSET :k - 1 LIMIT 1)"
+    observation_part = (
+        f"(SELECT max(-(subvector(embedding, {d + 1}, {d}) <#> subvector(:q, {d + 1}, {d}))) "
+        "FROM first)"
+    )
+    return (
+        f"bar AS MATERIALIZED (SELECT COALESCE({kth}, '-Infinity') AS kth, "
+        f"COALESCE({observation_part}, 1.0) AS observation_part)"
+    )
+
+
+def _indexed_candidates(memory: MemoryInfo, task_filter: TaskScope | None, scans: Scans) -> str:
+    """The ids and vectors of the candidates the scans propose through the memory's indexes:
+    the near tasks' walks after the others, whose k-th best tells which may matter."""
+    shared = []
+    if scans.own_task:
+        shared.append(_own_task_count(memory))
+    ids = _indexed_ids(memory, task_filter, scans)
+    first = "SELECT record_id AS id, embedding FROM record_embeddings " + (
+        f"WHERE record_id IN ({ids})" if ids else "WHERE false"
+    )
+    if not scans.near_tasks:
+        return f"{_with(shared)} {first}"
+    shared += [_near_tasks(memory, scans), f"first AS MATERIALIZED ({first})", _bar(memory)]
+    return f"""{_with(shared)}
+        SELECT id, embedding FROM first
+        UNION ALL
+        SELECT record_id, embedding FROM record_embeddings
+        WHERE record_id IN ({_near_task_records(memory)})
+          AND record_id NOT IN (SELECT id FROM first)
+    """
 
 
 @lru_cache(maxsize=1024)
@@ -293,12 +413,7 @@ def candidates_sql(
     d = memory.dimension
     # memory_id is a literal so that the planner can match the memory's partial indexes.
     if index:
-        own_task = _own_task_count(memory) if scans.own_task else ""
-        found = f"""
-          {own_task}
-          SELECT record_id AS id, embedding FROM record_embeddings
-          WHERE record_id IN ({_indexed_ids(memory, task_filter, scans)})
-        """
+        found = _indexed_candidates(memory, task_filter, scans)
     else:
         found = f"""
           SELECT record_id AS id, embedding FROM record_embeddings
@@ -348,13 +463,16 @@ async def rank(
     candidates = rescored_candidates(query.k)
     index = await uses_index(session, memory, params, candidates, query.lambda_)
     binds = search_binds(query, candidates)
-    sql = ranking_sql(memory, index, query.shape, _scans(query))
+    sql = ranking_sql(memory, index, query.shape, _scans(query, memory, params))
     rows = await session.execute(text(sql), binds)
     return [_ranked(row) for row in rows]
 
 
-def _scans(query: SearchQuery) -> Scans:
-    return scans_for(query.lambda_, query.task is not None, query.task_filter)
+def _scans(query: SearchQuery, memory: MemoryInfo, params: SearchParams) -> Scans:
+    scans = scans_for(query.lambda_, query.task is not None, query.task_filter)
+    if memory.id in params.many_task_memories:
+        return replace(scans, near_tasks=False)
+    return scans
 
 
 async def _rank_by_elements(
@@ -367,7 +485,8 @@ async def _rank_by_elements(
         raise ValueError("an lcs memory ranks by the observation's text; pass observation_text")
     candidates = query.k * LCS_CANDIDATES_PER_RESULT + TIE_MARGIN
     index = await uses_index(session, memory, params, candidates, query.lambda_)
-    sql = candidates_sql(memory, index, True, query.task_filter, scans=_scans(query))
+    scans = _scans(query, memory, params)
+    sql = candidates_sql(memory, index, True, query.task_filter, scans=scans)
     rows = (await session.execute(text(sql), search_binds(query, candidates))).all()
     # Long screens take the LCS whole seconds: run it off the event loop, which keeps
     # serving other requests meanwhile.
@@ -435,7 +554,8 @@ async def retrieve(
     candidates = rescored_candidates(query.k)
     index = await uses_index(session, memory, params, candidates, query.lambda_)
     binds = search_binds(query, candidates)
-    rows = await session.execute(_exemplars_sql(memory, index, query.shape, _scans(query)), binds)
+    scans = _scans(query, memory, params)
+    rows = await session.execute(_exemplars_sql(memory, index, query.shape, scans), binds)
     return [_exemplar(row, _ranked(row)) for row in rows]
 
 
