@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.support.database import index_valid, plain_url
 from tests.support.http import ServerThread
-from tests.support.memories import client_memory, put_records
+from tests.support.memories import client_memory, put_records, step
 
 DIM = 8
 # Deleted nearest neighbours: more than the ef_search of `hnsw_api` (200).
@@ -234,6 +234,33 @@ def _near_tasks_memory(
     put_records(api, memory_name, items)
     wait_for_index(hnsw_api, database_url, memory_name, items[0])
     return texts, items, direction
+
+
+def test_a_memory_knows_the_tasks_every_writer_adds(
+    api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """memory_tasks holds one row per task, whether learning or the bulk import added its
+    records; a revisit adds none."""
+    rng = np.random.default_rng(29)
+    names = ["a", "b", "c", "obs 0", "obs 1", "obs 2"]
+    client_memory(api, memory_name, {n: rng.normal(size=DIM).tolist() for n in names})
+    episode = [step(0, "obs 0", "go", 0.0, "obs 1"), step(1, "obs 1", "go", 1.0, "obs 2", True)]
+    url = f"/v1/memories/{memory_name}/update"
+    for task, episode_id in (("a", "e1"), ("b", "e2"), ("a", "e3")):
+        body = {"episode_id": episode_id, "task": task, "transitions": episode}
+        assert api.post(url, json=body).status_code == 200
+    put_records(api, memory_name, [{"task": "c", "observation": "obs 2"}])
+    with psycopg.connect(plain_url(database_url)) as connection:
+        rows = connection.execute(
+            "SELECT t.task_hash, t.embedding::text FROM memory_tasks t "
+            "JOIN memories m ON m.id = t.memory_id WHERE m.name = %s ORDER BY 1",
+            (memory_name,),
+        ).fetchall()
+        hashes = connection.execute(
+            "SELECT hashtext(t) FROM unnest(ARRAY['a', 'b', 'c']) t ORDER BY 1"
+        ).fetchall()
+    assert [row[0] for row in rows] == [h[0] for h in hashes]
+    assert all(len(row[1].split(",")) == DIM for row in rows)
 
 
 def test_the_tasks_nearest_the_query_propose_their_records(

@@ -127,7 +127,7 @@ class RecordEmbeddingRow(Base):
 
 class MemoryTaskRow(Base):
     """One of a memory's tasks with its vector, unit(task), for the search's nearest tasks.
-    Kept by a trigger on record_embeddings inserts (migration 0012)."""
+    Kept by a row trigger on record_embeddings inserts (migration 0012)."""
 
     __tablename__ = "memory_tasks"
 
