@@ -113,8 +113,8 @@ def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
 
 # The tasks nearest the query's (by their vectors: memory_tasks, migration 0012) whose records
 # the search proposes too, in a memory of at most NEAR_TASKS_MEMORY_MAX tasks, which are
-# ranked exactly (about 0.3 ms per thousand); a memory of more tasks has few records per
-# task, and its whole-vector walk passes from one task to the next.
+# ranked exactly; a memory of more tasks has few records per task, and its whole-vector
+# walk passes from one task to the next.
 NEAR_TASKS = 3
 NEAR_TASKS_MEMORY_MAX = 1_000
 # Below this λ the observation walk finds what a near task holds (measured: no recall
