@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from tests.support.memories import put_records
+from tests.support.memories import client_memory, put_records
 
 HOSTILE = [
     "<script>window.__xss = 'script'</script>",
@@ -25,14 +25,6 @@ def vector_of(text: str) -> list[float]:
     """A deterministic 2-d vector for a text: the tests need no embedder."""
     digest = hashlib.sha256(text.encode()).digest()
     return [digest[0] / 255 + 0.1, digest[1] / 255 + 0.1]
-
-
-def client_memory(api: httpx.Client, name: str, vectors: dict[str, list[float]]) -> None:
-    body = {"name": name, "embedder": "client", "dimension": 2}
-    created = api.post("/v1/memories", json=body)
-    assert created.status_code == 201, created.text
-    stored = api.put(f"/v1/memories/{name}/embeddings", json={"embeddings": vectors})
-    assert stored.is_success, stored.text
 
 
 def seed_ranking(api: httpx.Client, name: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.support import ui_seeding as seeding
+from tests.support.memories import client_memory
 
 
 def transition(step: int, reward: float, **ending: bool) -> dict[str, Any]:
@@ -31,7 +32,7 @@ def send(api: httpx.Client, name: str, episode: str, *steps: dict[str, Any]) -> 
 
 def test_statuses_show_and_an_abandoned_return_is_not_plotted(api: httpx.Client) -> None:
     name = f"ui-status-{uuid.uuid4().hex[:6]}"
-    seeding.client_memory(api, name, {t: seeding.vector_of(t) for t in ["walk", "o0", "o1"]})
+    client_memory(api, name, {t: seeding.vector_of(t) for t in ["walk", "o0", "o1"]})
     send(api, name, "finished", transition(0, 1.0, done=True))
     send(api, name, "cut", transition(0, 2.0, truncated=True))
     send(api, name, "left", transition(0, 40.0))

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import ui_seeding as seeding
 from tests.support.http import ServerThread
-from tests.support.memories import put_records
+from tests.support.memories import client_memory, put_records
 
 RECORDS = 120
 
@@ -24,7 +24,7 @@ def many_records(server: ServerThread) -> str:
 def seed_many(api: httpx.Client) -> str:
     name = f"ui-pages-{uuid.uuid4().hex[:6]}"
     observations = [f"room {n}" for n in range(RECORDS)]
-    seeding.client_memory(api, name, {t: seeding.vector_of(t) for t in ["walk", *observations]})
+    client_memory(api, name, {t: seeding.vector_of(t) for t in ["walk", *observations]})
     items = [
         {
             "task": "walk",
