@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from rememberer.config import Settings
@@ -116,9 +116,7 @@ class RecallBench:
         """The candidates' SQL: the service's own scans (on whatever shape the memory's
         indexes have), or the whole-vector index alone."""
         if search == SERVICE:
-            scans = scans_for(lambda_, task_known=True)
-            if self.many_tasks:
-                scans = replace(scans, near_tasks=False)
+            scans = scans_for(lambda_, task_known=True, many_tasks=self.many_tasks)
             return _psycopg_binds(
                 f"SELECT id FROM ({candidates_sql(self.info, True, scans=scans)}) c"
             )

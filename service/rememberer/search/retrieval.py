@@ -261,13 +261,19 @@ class Scans:
     near_tasks: bool = False
 
 
-def scans_for(lambda_: float, task_known: bool, task_filter: TaskScope | None = None) -> Scans:
-    """The scans of a query at λ; `task_known`: the query binds its task's text."""
+def scans_for(
+    lambda_: float,
+    task_known: bool,
+    task_filter: TaskScope | None = None,
+    many_tasks: bool = False,
+) -> Scans:
+    """The scans of a query at λ; `task_known`: the query binds its task's text;
+    `many_tasks`: the memory is known to have more tasks than the near-task search ranks."""
     return Scans(
         whole=lambda_ > 0.0,
         observation=lambda_ < 1.0,
         own_task=lambda_ > 0.0 and task_known and task_filter != "other",
-        near_tasks=lambda_ >= NEAR_TASKS_FROM_LAMBDA and task_filter is None,
+        near_tasks=lambda_ >= NEAR_TASKS_FROM_LAMBDA and task_filter is None and not many_tasks,
     )
 
 
@@ -471,10 +477,8 @@ async def rank(
 
 
 def _scans(query: SearchQuery, memory: MemoryInfo, params: SearchParams) -> Scans:
-    scans = scans_for(query.lambda_, query.task is not None, query.task_filter)
-    if memory.id in params.many_task_memories:
-        return replace(scans, near_tasks=False)
-    return scans
+    many_tasks = memory.id in params.many_task_memories
+    return scans_for(query.lambda_, query.task is not None, query.task_filter, many_tasks)
 
 
 async def _rank_by_elements(
