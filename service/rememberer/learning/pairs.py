@@ -42,8 +42,10 @@ class Lookups:
     """What the pair updates read from outside their statements, fetched before sending."""
 
     vectors: Mapping[str, Vector]
-    # Whether bootstraps rank through the memory's HNSW index (rememberer.search.retrieval).
+    # Whether bootstraps rank through the memory's HNSW index (rememberer.search.retrieval),
+    # and whether the memory is known to have too many tasks for the near-task search.
     index: bool
+    many_tasks: bool
 
 
 @dataclass
@@ -127,7 +129,7 @@ def _learning(
                 "rewards": bootstrap.rewards,
                 "discount": bootstrap.discount,
             }
-            targets = sql.bootstrapped_targets(memory, lookups.index)
+            targets = sql.bootstrapped_targets(memory, lookups.index, lookups.many_tasks)
             return sql.learn_sql(memory, targets), binds
 
 

@@ -78,13 +78,14 @@ GIVEN_TARGETS = (
 
 
 @lru_cache(maxsize=256)
-def bootstrapped_targets(memory: MemoryInfo, index: bool) -> str:
+def bootstrapped_targets(memory: MemoryInfo, index: bool, many_tasks: bool) -> str:
     """Targets :rewards + :discount · max_a Q(o_{t+n}, a), where Q(o_{t+n}, ·) is the state's
     own record (:next_key), else the record ranked first for (task, o_{t+n}) (binds of
     `search_binds`), if it scores at least the memory's `bootstrap_min_score` (:min_score);
     with no record serving, max Q is 0 (no bootstrap term)."""
     filters = Filters(min_score=memory.bootstrap_min_score is not None)
-    nearest = ranking_sql(memory, index, filters, scans_for(memory.lambda_, task_known=True))
+    scans = scans_for(memory.lambda_, task_known=True, many_tasks=many_tasks)
+    nearest = ranking_sql(memory, index, filters, scans)
     return f"""
         SELECT :rewards + :discount * COALESCE(best, 0) AS target,
                :rewards + :discount * COALESCE(best_b, 0) AS target_a,

@@ -125,7 +125,7 @@ class Updater:
             index = await uses_index(
                 self.session, self.memory, self.search, BOOTSTRAP_CANDIDATES, self.memory.lambda_
             )
-        return Lookups(vectors, index)
+        return Lookups(vectors, index, self.memory.id in self.search.many_task_memories)
 
     async def _send(self, plan: Plan, task: str, lookups: Lookups) -> dict[int, list[SentPair]]:
         """The pair updates of each applied step, by step, sent after the state locks."""
