@@ -2,9 +2,10 @@
 
 The pairs are TextWorld (objective, observation) pairs (textworld_corpus.py, checked in as
 `corpora/textworld.jsonl.gz`) and the records of the paper's published pools (WebShop and
-WikiHow, `/work/shared/fixtures/rememberer-pools` or `REMEMBERER_POOLS_DIR`). Each distinct
-text is embedded once with the bundled all-MiniLM-L6-v2 (the service's embedder) and the
-vectors are kept in a cache file beside the corpus, so a second run does not embed again.
+WikiHow: the repository's copy in `tests/fixtures/rememberer-pools`, or `REMEMBERER_POOLS_DIR`).
+Each distinct text is embedded once with the bundled all-MiniLM-L6-v2 (the service's
+embedder) and the vectors are kept in a cache file beside the corpus, so a second run does
+not embed again.
 
 Queries are pairs held out of the memory, as an agent asks them: most on an objective the
 memory has other pairs of, the rest (as many as in the synthetic distributions) on one of a
@@ -33,7 +34,10 @@ from benchmarks.distributions import SEEN_TASK_SHARE, Memory
 logger = logging.getLogger(__name__)
 
 CORPUS = Path(__file__).resolve().parent / "corpora" / "textworld.jsonl.gz"
-POOLS = Path(os.environ.get("REMEMBERER_POOLS_DIR", "/work/shared/fixtures/rememberer-pools"))
+_REPOSITORY = Path(__file__).resolve().parent.parent
+POOLS = Path(
+    os.environ.get("REMEMBERER_POOLS_DIR", _REPOSITORY / "tests" / "fixtures" / "rememberer-pools")
+)
 # Length of the jitter that makes a repeated pair's observation a variant of the original.
 VARIATION = 0.25
 NAME = "textworld"
