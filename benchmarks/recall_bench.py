@@ -15,9 +15,10 @@ import logging
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 from rememberer.config import Settings
 from rememberer.memories.catalog import INDEX_SHAPE, IndexShape, MemoryInfo
 from rememberer.search.query import query_vector
@@ -67,6 +68,9 @@ class RecallRow:
     recall: dict[float, float]
     p50_ms: float
     p99_ms: float
+    # The same recall over the queries on a task the memory has no record of (empty if none
+    # is asked): an agent's first steps in a new task, where the misses are.
+    new_task_recall: dict[float, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,8 @@ class RecallBench:
         self.position = {record_id: i for i, record_id in enumerate(ids)}
         queries = memory.queries
         self.bars = {lam: kth_best_scores(memory.data, queries, lam, K) for lam in LAMBDAS}
+        known = set(memory.data.task_texts)
+        self.new_task = np.array([task not in known for task in queries.task_texts], dtype=bool)
         # The service's settings for its search, here for the whole (autocommit) session.
         for name, value in SEARCH_SETTINGS.items():
             connection.execute("SELECT set_config(%s, %s, false)", (name, value))
@@ -130,6 +136,13 @@ class RecallBench:
         self, search: str, lambda_: float, shape: IndexShape = INDEX_SHAPE
     ) -> tuple[float, list[float]]:
         """Recall@K at `lambda_` and the latency of each candidate query (ms)."""
+        hits, latencies = self._hits(search, lambda_, shape)
+        return float(hits.sum()) / (K * len(hits)), latencies
+
+    def _hits(
+        self, search: str, lambda_: float, shape: IndexShape
+    ) -> tuple[npt.NDArray[np.int64], list[float]]:
+        """Each query's hits among its best K, and the latency of each candidate query (ms)."""
         ef_search, candidates = _effort(search, lambda_)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
         sql, queries, data = (
@@ -137,7 +150,7 @@ class RecallBench:
             self.memory.queries,
             self.memory.data,
         )
-        hits, latencies = 0, []
+        hits, latencies = np.zeros(len(queries), dtype=np.int64), []
         for q in range(len(queries)):
             task, observation = queries.tasks[q], queries.observations[q]
             binds = {
@@ -153,13 +166,17 @@ class RecallBench:
             latencies.append((time.perf_counter() - started) * 1000)
             rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
             bar = float(self.bars[lambda_][q])
-            hits += hits_at_k(data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
-        return hits / (K * len(queries)), latencies
+            hits[q] = hits_at_k(data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
+        return hits, latencies
 
     def recall_row(self, search: str) -> RecallRow:
-        recall, latencies = {}, []
+        recall, new_task_recall, latencies = {}, {}, []
         for lambda_ in LAMBDAS:
-            recall[lambda_], times = self.answer(search, lambda_)
+            hits, times = self._hits(search, lambda_, INDEX_SHAPE)
+            recall[lambda_] = float(hits.sum()) / (K * len(hits))
+            if self.new_task.any():
+                new = hits[self.new_task]
+                new_task_recall[lambda_] = float(new.sum()) / (K * len(new))
             latencies += times
         return RecallRow(
             self.memory.name,
@@ -168,6 +185,7 @@ class RecallBench:
             recall,
             float(np.percentile(latencies, 50)),
             float(np.percentile(latencies, 99)),
+            new_task_recall,
         )
 
     def shape_row(self, shape: IndexShape) -> ShapeRow:

@@ -12,6 +12,9 @@ from rememberer.memories.catalog import IndexShape
 from benchmarks.compat_bench import CompatPlan
 from benchmarks.cpu import CpuMeter
 from benchmarks.memory_bench import LAMBDAS, Plan
+from benchmarks.recall_bench import LAMBDAS as RECALL_LAMBDAS
+from benchmarks.recall_bench import SERVICE, RecallRow
+from benchmarks.recall_report import render_recall
 from benchmarks.recall_suite import RecallOptions
 from benchmarks.reflections_bench import ReflectionPlan
 from benchmarks.report import render, targets
@@ -106,3 +109,20 @@ def test_benchmark_harness_runs_on_a_tiny_memory(
     assert "## Compatibility features" in document and "## Reflections" in document
     # Explanations live in the hand-written PERFORMANCE.md, which the document links.
     assert "(PERFORMANCE.md)" in document
+
+
+def test_the_recall_table_shows_new_task_queries_alone_under_the_services_row() -> None:
+    everything = dict.fromkeys(RECALL_LAMBDAS, 1.0)
+    new_tasks = {**everything, 0.5: 0.8}
+    rows = [
+        RecallRow("text-game", 100_000, SERVICE, everything, 3.0, 5.0, new_tasks),
+        RecallRow("text-game", 100_000, "ef_search 64", {**everything, 0.5: 0.9}, 1.0, 2.0),
+    ]
+    document = "\n".join(render_recall(rows, []))
+    service, new, fixed = [line for line in document.splitlines() if line.startswith("| ")][1:]
+    assert "the service's" in service and "**0.800**" not in service
+    assert "new-task queries alone" in new and "**0.800**" in new
+    assert new.count("1.000") == len(RECALL_LAMBDAS) - 1
+    assert "ef_search 64" in fixed and "new-task" not in fixed
+    # The worst per distribution is of all queries, as the table's rows are.
+    assert "by distribution: text-game 1.000." in document
