@@ -143,31 +143,44 @@ class RecallBench:
         self, search: str, lambda_: float, shape: IndexShape
     ) -> tuple[npt.NDArray[np.int64], list[float]]:
         """Each query's hits among its best K, and the latency of each candidate query (ms)."""
+        candidates = self.prepare(search, lambda_)
+        sql = self._sql(search, lambda_, shape)
+        hits, latencies = np.zeros(len(self.memory.queries), dtype=np.int64), []
+        for q in range(len(hits)):
+            hits[q], elapsed = self.ask(sql, q, lambda_, candidates)
+            latencies.append(elapsed)
+        return hits, latencies
+
+    def prepare(self, search: str, lambda_: float) -> int:
+        """Sets the session's ef_search for `search` at λ; returns its candidate count."""
         ef_search, candidates = _effort(search, lambda_)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
-        sql, queries, data = (
-            self._sql(search, lambda_, shape),
-            self.memory.queries,
-            self.memory.data,
-        )
-        hits, latencies = np.zeros(len(queries), dtype=np.int64), []
-        for q in range(len(queries)):
-            task, observation = queries.tasks[q], queries.observations[q]
-            binds = {
-                "q": query_vector(task, observation, lambda_),
-                "t": task,
-                "o": observation,
-                "n": candidates,
-                "k": K,
-                "task_text": queries.task_texts[q],
-            }
-            started = time.perf_counter()
-            found = self.connection.execute(sql, binds).fetchall()
-            latencies.append((time.perf_counter() - started) * 1000)
-            rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
-            bar = float(self.bars[lambda_][q])
-            hits[q] = hits_at_k(data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
-        return hits, latencies
+        return candidates
+
+    def ask(self, sql: str, q: int, lambda_: float, candidates: int) -> tuple[int, float]:
+        """Query q's hits among the best K of the candidates `sql` returns (ids first), and
+        the statement's latency (ms), under the session's current ef_search."""
+        queries, data = self.memory.queries, self.memory.data
+        task, observation = queries.tasks[q], queries.observations[q]
+        binds = {
+            "q": query_vector(task, observation, lambda_),
+            "t": task,
+            "o": observation,
+            "n": candidates,
+            "k": K,
+            "task_text": queries.task_texts[q],
+        }
+        started = time.perf_counter()
+        found = self.connection.execute(sql, binds).fetchall()
+        elapsed = (time.perf_counter() - started) * 1000
+        rows = np.array([self.position[r[0]] for r in found], dtype=np.int64)
+        bar = float(self.bars[lambda_][q])
+        hits = hits_at_k(data, rows, task, observation, lambda_, bar, K, SCORE_TOLERANCE)
+        return hits, elapsed
+
+    def service_sql(self, lambda_: float) -> str:
+        """The service's candidate SQL at λ, as the module's constants build it now."""
+        return self._sql(SERVICE, lambda_, INDEX_SHAPE)
 
     def recall_row(self, search: str) -> RecallRow:
         recall, new_task_recall, latencies = {}, {}, []

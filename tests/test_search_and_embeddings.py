@@ -266,28 +266,44 @@ def test_a_memory_knows_the_tasks_every_writer_adds(
 def test_the_tasks_nearest_the_query_propose_their_records(
     api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
 ) -> None:
-    """The near-task search proposes, for a new task, the records of the NEAR_TASKS tasks
-    nearest it, each task's nearest the query's observation."""
+    """The near-task search alone proposes, for a new task, the query's best records and
+    each near task's record nearest the query's observation."""
     texts, items, direction = _near_tasks_memory(api, hnsw_api, memory_name, database_url)
     texts |= {"new task": direction.tolist(), "new obs": np.ones(DIM).tolist()}
     near_only = Scans(whole=False, observation=False, own_task=False, near_tasks=True)
-    found = asyncio.run(
-        _proposed(database_url, memory_name, texts, ("new task", "new obs"), near_only)
+    found = set(
+        asyncio.run(_proposed(database_url, memory_name, texts, ("new task", "new obs"), near_only))
     )
+    assert 0 < len(found) <= NEAR_TASKS * NEAR_TASK_CANDIDATES
     # "own" is a task like the others here: the query's task is new.
+    assert set(_exact_best(texts, items, ("new task", "new obs"), 0.9, 5)) <= found
     tasks = sorted({item["task"] for item in items})
     cosines = [np.dot(texts[t], direction) / np.linalg.norm(texts[t]) for t in tasks]
-    nearest = [tasks[i] for i in np.argsort(cosines)[::-1][:NEAR_TASKS]]
-    by_task = {t: [o for o in found if o.startswith(f"{t} ")] for t in nearest}
-    # A task's walk may end with another near task's records: some are proposed twice.
-    assert sum(len(v) for v in by_task.values()) == len(found)
-    for task, observations in by_task.items():
-        assert len(observations) >= 0.7 * NEAR_TASK_CANDIDATES, task
-        own = [item["observation"] for item in items if item["task"] == task]
-        similarity = np.array([texts[o] for o in own]) @ np.ones(DIM)
-        similarity /= np.linalg.norm([texts[o] for o in own], axis=1)
-        best = {own[i] for i in np.argsort(-similarity)[: len(observations)]}
-        assert len(best & set(observations)) >= 0.8 * len(observations), task
+    for task in [tasks[i] for i in np.argsort(cosines)[::-1][:NEAR_TASKS]]:
+        own = [item for item in items if item["task"] == task]
+        assert _exact_best(texts, own, ("new task", "new obs"), 0.0, 1)[0] in found, task
+
+
+def _exact_best(
+    vectors: Mapping[str, list[float]],
+    items: list[dict[str, str]],
+    query: tuple[str, str],
+    lambda_: float,
+    k: int,
+) -> list[str]:
+    """The observations of the k records of `items` with the best score for the query."""
+
+    def unit(name: str) -> np.ndarray:
+        vector = np.asarray(vectors[name], dtype=np.float64)
+        return vector / np.linalg.norm(vector)
+
+    task, observation = unit(query[0]), unit(query[1])
+    scores = [
+        lambda_ * float(unit(item["task"]) @ task)
+        + (1 - lambda_) * float(unit(item["observation"]) @ observation)
+        for item in items
+    ]
+    return [items[i]["observation"] for i in np.argsort(scores)[::-1][:k]]
 
 
 def test_near_tasks_are_not_searched_when_they_cannot_beat_the_kth(

@@ -114,8 +114,10 @@ def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
 # The tasks nearest the query's (by their vectors: memory_tasks, migration 0012) whose records
 # the search proposes too, in a memory of at most NEAR_TASKS_MEMORY_MAX tasks, which are
 # ranked exactly; a memory of more tasks has few records per task, and its whole-vector
-# walk passes from one task to the next.
-NEAR_TASKS = 3
+# walk passes from one task to the next. Five, not three: objectives of one kind of game
+# are often near-equal in cosine (the 3rd and 4th nearest differing by 0.001 on textworld),
+# and a walk whose bound already fails costs nothing (docs/PERFORMANCE.md, fourth pass).
+NEAR_TASKS = 5
 NEAR_TASKS_MEMORY_MAX = 1_000
 # Below this λ the observation walk finds what a near task holds (measured: no recall
 # gained at λ 0.1 and 0.3 on any distribution, and walks that ran more often).
@@ -123,10 +125,15 @@ NEAR_TASKS_FROM_LAMBDA = 0.5
 # Records proposed per near task: the best five overall are among a near task's first few.
 NEAR_TASK_CANDIDATES = 10
 # A near task's walk goes through the whole-vector index by [task; w·observation]: its nearest
-# records are that task's (equal task halves), in the order of their observations, and with
-# w small the walk stays among them. A walk filtered to the task instead passes by every
-# record near the query's observation first (20 µs each, thousands of them).
-NEAR_TASK_OBSERVATION_WEIGHT = 0.1
+# records are that task's (equal task halves) in the order of their observations, and
+# those of tasks near it with observations nearer the query's. A small w keeps the walk
+# among the task's own records, but there it gets stuck: the graph links a task's records
+# across rooms through other tasks' records, which a small w makes look worse, and at
+# w = 0.1 a walk ended among a task's records of cos 0.73 to the query's observation while
+# the task held some of 0.88 (found by ef_search 400). With w = 0.8 it passes through.
+# A walk filtered to the task instead passes by every record near the query's observation
+# first (20 µs each, thousands of them).
+NEAR_TASK_OBSERVATION_WEIGHT = 0.8
 
 
 # Forbidding sorts leaves the HNSW index as the only plan even with stale statistics (which
