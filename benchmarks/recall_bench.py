@@ -85,10 +85,10 @@ class ShapeRow:
     worst_recall: float
 
 
-def _effort(search: str, lambda_: float) -> tuple[int, int]:
-    """(ef_search, candidates) of one way of searching."""
+def _effort(search: str, lambda_: float, many_tasks: bool) -> tuple[int, int]:
+    """(ef_search, candidates) of one way of searching, in a memory of `many_tasks` or not."""
     if search == SERVICE:
-        return search_effort(K, lambda_, Settings().hnsw_ef_search)
+        return search_effort(K, lambda_, Settings().hnsw_ef_search, few_tasks=not many_tasks)
     return int(search.split()[-1]), K + TIE_MARGIN
 
 
@@ -153,7 +153,7 @@ class RecallBench:
 
     def prepare(self, search: str, lambda_: float) -> int:
         """Sets the session's ef_search for `search` at λ; returns its candidate count."""
-        ef_search, candidates = _effort(search, lambda_)
+        ef_search, candidates = _effort(search, lambda_, self.many_tasks)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
         return candidates
 

@@ -25,7 +25,9 @@ from pathlib import Path
 import httpx
 import numpy as np
 import numpy.typing as npt
+from rememberer.config import Settings
 from rememberer.search import retrieval
+from rememberer.search.retrieval import search_effort
 
 from benchmarks.recall_bench import SERVICE, K, RecallBench
 from benchmarks.recall_suite import RecallOptions, make_memory
@@ -78,17 +80,21 @@ def constants(variant: Variant) -> Iterator[None]:
 
 def compare(bench: RecallBench, variants: Sequence[Variant], lambda_: float) -> list[Outcome]:
     """Every variant's recall and latency at λ, the variants alternating per query."""
-    sqls = []
+    sqls, efforts = [], []
     for variant in variants:
         with constants(variant):
             sqls.append(bench.service_sql(lambda_))
-    candidates = bench.prepare(SERVICE, lambda_)
+            configured = Settings().hnsw_ef_search
+            efforts.append(search_effort(K, lambda_, configured, not bench.many_tasks))
     count = len(bench.memory.queries)
     hits = np.zeros((len(sqls), count), dtype=np.int64)
     latencies: list[list[float]] = [[] for _ in sqls]
     for q in range(count):
         order = range(len(sqls)) if q % 2 == 0 else reversed(range(len(sqls)))
         for i in order:
+            ef_search, candidates = efforts[i]
+            # Outside the timed statement; a variant may change ef_search (its growth by λ).
+            bench.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
             hits[i, q], elapsed = bench.ask(sqls[i], q, lambda_, candidates)
             latencies[i].append(elapsed)
     new = bench.new_task

@@ -52,8 +52,8 @@ class Settings(BaseSettings):
         ge=1,
         le=1000,
         description="HNSW candidate list of the index scans for k = 5 at λ = 1; a larger k "
-        "lengthens it, λ from 0.5 to below 1 shortens it (0.75×), λ < 0.5 lengthens it (1.5×; "
-        "3× at λ = 0)",
+        "lengthens it, λ from 0.5 to below 1 shortens it (0.75×; 1× in a memory of at most "
+        "1,000 tasks), λ < 0.5 lengthens it (1.5×; 3× at λ = 0)",
     )
     memory_cache_seconds: float = Field(
         2.0,

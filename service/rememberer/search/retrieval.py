@@ -39,8 +39,12 @@ EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
 # How the list's length changes with λ (ef_search_at): shorter where the whole-vector index
 # leads and two other searches help it, longer where the observation index leads, and
-# longest at λ = 0, where it searches alone.
+# longest at λ = 0, where it searches alone. In a memory of few tasks (at most
+# NEAR_TASKS_MEMORY_MAX) the near tasks' walks need the list of 1×: each task has thousands
+# of records there, near-duplicates among them, and a shorter list ends a walk among the
+# records of the first room it reached (docs/PERFORMANCE.md, fourth pass).
 BOTH_INDEXES_EF_GROWTH = 0.75
+FEW_TASKS_EF_GROWTH = 1.0
 OBSERVATION_EF_GROWTH = 1.5
 OBSERVATION_ALONE_EF_GROWTH = 3.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
@@ -80,19 +84,21 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
-def ef_search_at(candidates: int, configured: int, lambda_: float) -> int:
+def ef_search_at(candidates: int, configured: int, lambda_: float, few_tasks: bool) -> int:
     """hnsw.ef_search for `candidates` at λ, measured in docs/PERFORMANCE.md. From λ = 0.5
     to below 1 the whole-vector index fits the query best and the observation index and the
-    own task's records add their candidates: 0.75× the list keeps recall. Below λ = 0.5
-    the candidates that matter are the observation index's, whose walk needs a longer list
-    (1.5×; 3× at λ = 0, where it searches alone); at λ = 1 the whole-vector index has only
-    the own task's records beside it (1×)."""
-    return min(MAX_EF_SEARCH, int(ef_search_for(candidates, configured) * _ef_growth(lambda_)))
+    own task's records add their candidates: 0.75× the list keeps recall, 1× in a memory of
+    `few_tasks`, whose near tasks are walked too. Below λ = 0.5 the candidates that matter
+    are the observation index's, whose walk needs a longer list (1.5×; 3× at λ = 0, where
+    it searches alone); at λ = 1 the whole-vector index has only the own task's records and
+    the near tasks' beside it (1×)."""
+    growth = _ef_growth(lambda_, few_tasks)
+    return min(MAX_EF_SEARCH, int(ef_search_for(candidates, configured) * growth))
 
 
-def _ef_growth(lambda_: float) -> float:
+def _ef_growth(lambda_: float, few_tasks: bool) -> float:
     if 0.5 <= lambda_ < 1.0:
-        return BOTH_INDEXES_EF_GROWTH
+        return FEW_TASKS_EF_GROWTH if few_tasks else BOTH_INDEXES_EF_GROWTH
     if lambda_ == 0.0:
         return OBSERVATION_ALONE_EF_GROWTH
     if lambda_ < 0.5:
@@ -105,10 +111,13 @@ def rescored_candidates(k: int) -> int:
     return RESCORED_PER_RESULT * k + TIE_MARGIN
 
 
-def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
-    """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ."""
+def search_effort(
+    k: int, lambda_: float, configured: int, few_tasks: bool = False
+) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ in a
+    memory of many tasks, or of `few_tasks`."""
     candidates = rescored_candidates(k)
-    return ef_search_at(candidates, configured, lambda_), candidates
+    return ef_search_at(candidates, configured, lambda_, few_tasks), candidates
 
 
 # The tasks nearest the query's (by their vectors: memory_tasks, migration 0012) whose records
@@ -185,7 +194,7 @@ async def uses_index(
     trip (a capped count with the index's state, or the index's settings), none after
     that. A memory past the exact scan without a usable index gets one built (indexing.py)
     and is scanned exactly until it is ready."""
-    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
+    ef_search = _ef_search(memory, params, candidates, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -206,9 +215,16 @@ async def uses_index(
         params.large_memories.add(memory.id)
         if tasks > NEAR_TASKS_MEMORY_MAX:
             params.many_task_memories.add(memory.id)
+            ef_search = _ef_search(memory, params, candidates, lambda_)
     await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
     session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
     return True
+
+
+def _ef_search(memory: MemoryInfo, params: SearchParams, candidates: int, lambda_: float) -> int:
+    """The memory's ef_search at λ; a memory not yet counted is taken to have few tasks."""
+    few_tasks = memory.id not in params.many_task_memories
+    return ef_search_at(candidates, params.ef_search, lambda_, few_tasks)
 
 
 _SIZE_AND_INDEX = text(
