@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from benchmarks.distributions import SYNTHETIC, Memory
 from benchmarks.recall_bench import SHAPES, RecallRow, ShapeRow, measure_distribution
 from benchmarks.recall_report import render_recall
 from benchmarks.seed import connect
-from benchmarks.service import Service, database
+from benchmarks.service import scratch_service
 
 logger = logging.getLogger("benchmarks")
 
@@ -98,14 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         distributions=args.distributions or defaults.distributions,
         shape_sizes=args.sizes if args.shape_sizes is None else args.shape_sizes,
     )
-    with tempfile.TemporaryDirectory(prefix="rememberer-recall-") as scratch:
-        folder = Path(scratch)
-        with (
-            database(folder) as url,
-            Service(url, {}, folder / "service.log") as service,
-            httpx.Client(base_url=service.url, timeout=600) as api,
-        ):
-            result = recall_suite(api, url, options, "bench")
+    with scratch_service("rememberer-recall-") as (url, api):
+        result = recall_suite(api, url, options, "bench")
     args.out.write_text("\n".join(render_recall(result.recall, result.shapes)))
     logger.info("wrote %s", args.out)
     return 0

@@ -16,13 +16,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import numpy as np
 import numpy.typing as npt
 from rememberer.config import Settings
@@ -32,7 +29,7 @@ from rememberer.search.retrieval import search_effort
 from benchmarks.recall_bench import SERVICE, K, RecallBench
 from benchmarks.recall_suite import RecallOptions, make_memory
 from benchmarks.seed import connect, memory_info, seed
-from benchmarks.service import Service, database
+from benchmarks.service import scratch_service
 
 Variant = Mapping[str, float]
 
@@ -143,20 +140,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     memory = make_memory(args.distribution, args.size, RecallOptions(queries=args.queries))
     outcomes: list[Outcome] = []
-    with tempfile.TemporaryDirectory(prefix="rememberer-ab-") as scratch:
-        folder = Path(scratch)
-        with (
-            database(folder) as url,
-            Service(url, {}, folder / "service.log") as service,
-            httpx.Client(base_url=service.url, timeout=600) as api,
-        ):
-            api.post("/v1/memories", json={"name": "ab"}).raise_for_status()
-            _, ids = seed(url, "ab", memory.data, index=True)
-            with connect(url) as connection:
-                bench = RecallBench(connection, memory_info(connection, "ab"), memory, ids)
-                bench.answer(SERVICE, 0.5)  # warm the buffer cache
-                for lambda_ in (float(x) for x in args.lambdas.split(",")):
-                    outcomes += compare(bench, args.variant, lambda_)
+    with scratch_service("rememberer-ab-") as (url, api):
+        api.post("/v1/memories", json={"name": "ab"}).raise_for_status()
+        _, ids = seed(url, "ab", memory.data, index=True)
+        with connect(url) as connection:
+            bench = RecallBench(connection, memory_info(connection, "ab"), memory, ids)
+            bench.answer(SERVICE, 0.5)  # warm the buffer cache
+            for lambda_ in (float(x) for x in args.lambdas.split(",")):
+                outcomes += compare(bench, args.variant, lambda_)
     sys.stdout.write(render(memory.name, args.size, outcomes) + "\n")
     return 0
 

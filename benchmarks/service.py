@@ -4,10 +4,12 @@ and resident memory are its own."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from rememberer.storage.embedded import EmbeddedPostgres
 
 from tests.support.database import migrated_database
@@ -31,3 +33,17 @@ class Service(ServiceProcess):
     def __init__(self, database_url: str, settings: Mapping[str, str], log: Path) -> None:
         quiet = {"log_level": "warning", **settings}
         super().__init__(database_url, log.parent, settings=quiet, log_path=log)
+
+
+@contextmanager
+def scratch_service(prefix: str) -> Iterator[tuple[str, httpx.Client]]:
+    """A fresh database on an embedded PostgreSQL in a temporary folder (`prefix`…), the
+    service on it, and a client of the service: (database URL, client). All gone after."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as scratch:
+        folder = Path(scratch)
+        with (
+            database(folder) as url,
+            Service(url, {}, folder / "service.log") as service,
+            httpx.Client(base_url=service.url, timeout=600) as api,
+        ):
+            yield url, api
