@@ -85,11 +85,9 @@ class ShapeRow:
     worst_recall: float
 
 
-def _effort(search: str, lambda_: float, many_tasks: bool) -> tuple[int, int]:
-    """(ef_search, candidates) of one way of searching, in a memory of `many_tasks` or not."""
-    if search == SERVICE:
-        return search_effort(K, lambda_, Settings().hnsw_ef_search, few_tasks=not many_tasks)
-    return int(search.split()[-1]), K + TIE_MARGIN
+def recall_of(hits: npt.NDArray[np.int64]) -> float:
+    """Recall@K of queries with these hits among their best K (1.0 for no queries)."""
+    return float(hits.sum()) / (K * len(hits)) if len(hits) else 1.0
 
 
 def _psycopg_binds(sql: str) -> str:
@@ -137,7 +135,7 @@ class RecallBench:
     ) -> tuple[float, list[float]]:
         """Recall@K at `lambda_` and the latency of each candidate query (ms)."""
         hits, latencies = self._hits(search, lambda_, shape)
-        return float(hits.sum()) / (K * len(hits)), latencies
+        return recall_of(hits), latencies
 
     def _hits(
         self, search: str, lambda_: float, shape: IndexShape
@@ -151,9 +149,17 @@ class RecallBench:
             latencies.append(elapsed)
         return hits, latencies
 
+    def effort(self, search: str, lambda_: float) -> tuple[int, int]:
+        """(ef_search, candidates) of `search` (the service's, or "ef_search N") at λ in this
+        memory."""
+        if search == SERVICE:
+            configured = Settings().hnsw_ef_search
+            return search_effort(K, lambda_, configured, few_tasks=not self.many_tasks)
+        return int(search.split()[-1]), K + TIE_MARGIN
+
     def prepare(self, search: str, lambda_: float) -> int:
         """Sets the session's ef_search for `search` at λ; returns its candidate count."""
-        ef_search, candidates = _effort(search, lambda_, self.many_tasks)
+        ef_search, candidates = self.effort(search, lambda_)
         self.connection.execute(f"SET hnsw.ef_search = {int(ef_search)}")
         return candidates
 
@@ -186,10 +192,9 @@ class RecallBench:
         recall, new_task_recall, latencies = {}, {}, []
         for lambda_ in LAMBDAS:
             hits, times = self._hits(search, lambda_, INDEX_SHAPE)
-            recall[lambda_] = float(hits.sum()) / (K * len(hits))
+            recall[lambda_] = recall_of(hits)
             if self.new_task.any():
-                new = hits[self.new_task]
-                new_task_recall[lambda_] = float(new.sum()) / (K * len(new))
+                new_task_recall[lambda_] = recall_of(hits[self.new_task])
             latencies += times
         return RecallRow(
             self.memory.name,

@@ -35,16 +35,16 @@ def shape_name(shape: IndexShape) -> str:
 
 
 def worst_service_recall(rows: Sequence[RecallRow]) -> float:
-    return min((min(r.recall.values()) for r in rows if r.search == SERVICE), default=1.0)
+    return min(_worst_by_distribution(rows).values(), default=1.0)
 
 
-def _worst_by_distribution(rows: Sequence[RecallRow]) -> str:
-    """The service's worst recall on each distribution (any size and λ): "name worst, …"."""
+def _worst_by_distribution(rows: Sequence[RecallRow]) -> dict[str, float]:
+    """The service's worst recall on each distribution, at any size and λ."""
     worst: dict[str, float] = {}
     for r in rows:
         if r.search == SERVICE:
             worst[r.distribution] = min(worst.get(r.distribution, 1.0), *r.recall.values())
-    return ", ".join(f"{name} {value:.3f}" for name, value in worst.items())
+    return worst
 
 
 def _recall_rows(rows: Sequence[RecallRow]) -> list[list[str]]:
@@ -77,11 +77,13 @@ def _shape_rows(rows: Sequence[ShapeRow]) -> list[list[str]]:
 
 
 def render_recall(recall: Sequence[RecallRow], shapes: Sequence[ShapeRow]) -> list[str]:
+    worst = _worst_by_distribution(recall)
+    by_distribution = ", ".join(f"{name} {value:.3f}" for name, value in worst.items())
     lines = [
         f"## Recall@{K} per distribution and λ (SQL, one caller)",
         "",
         f"Bold: below {RECALL_GOAL}. Worst recall of the service's search: "
-        f"{worst_service_recall(recall):.3f}; by distribution: {_worst_by_distribution(recall)}. "
+        f"{worst_service_recall(recall):.3f}; by distribution: {by_distribution}. "
         "Latency: the candidate query alone, every λ. "
         f"{1 - SEEN_TASK_SHARE:.0%} of the queries are on a task the "
         "memory has no record of; their recall alone is in the row below the service's.",

@@ -21,12 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
-from rememberer.config import Settings
 from rememberer.search import retrieval
-from rememberer.search.retrieval import search_effort
 
-from benchmarks.recall_bench import SERVICE, K, RecallBench
+from benchmarks.recall_bench import SERVICE, K, RecallBench, recall_of
 from benchmarks.recall_suite import RecallOptions, make_memory
 from benchmarks.seed import connect, memory_info, seed
 from benchmarks.service import scratch_service
@@ -81,8 +78,7 @@ def compare(bench: RecallBench, variants: Sequence[Variant], lambda_: float) -> 
     for variant in variants:
         with constants(variant):
             sqls.append(bench.service_sql(lambda_))
-            configured = Settings().hnsw_ef_search
-            efforts.append(search_effort(K, lambda_, configured, not bench.many_tasks))
+            efforts.append(bench.effort(SERVICE, lambda_))
     count = len(bench.memory.queries)
     hits = np.zeros((len(sqls), count), dtype=np.int64)
     latencies: list[list[float]] = [[] for _ in sqls]
@@ -99,17 +95,13 @@ def compare(bench: RecallBench, variants: Sequence[Variant], lambda_: float) -> 
         Outcome(
             variant_name(variant),
             lambda_,
-            _recall(hits[i][~new]),
-            _recall(hits[i][new]) if new.any() else None,
+            recall_of(hits[i][~new]),
+            recall_of(hits[i][new]) if new.any() else None,
             float(np.percentile(latencies[i], 50)),
             float(np.percentile(latencies[i], 90)),
         )
         for i, variant in enumerate(variants)
     ]
-
-
-def _recall(hits: npt.NDArray[np.int64]) -> float:
-    return float(hits.sum()) / (K * len(hits)) if len(hits) else 1.0
 
 
 def render(name: str, size: int, outcomes: Sequence[Outcome]) -> str:
