@@ -109,7 +109,7 @@ def wait_for_index(
     hnsw_api: httpx.Client,
     database_url: str,
     memory_name: str,
-    first: Mapping[str, str] = FIRST_QUERY,
+    first: Mapping[str, object] = FIRST_QUERY,
 ) -> None:
     """A retrieve (`first`) through the service that never scans exactly starts the build
     of the memory's indexes; waits until both are usable."""
@@ -358,6 +358,39 @@ def _tasks_of_one_hash(database_url: str) -> tuple[str, str]:
         ).fetchone()
     assert row is not None
     return str(row[0]), str(row[1])
+
+
+def test_ties_go_to_the_most_visited_then_the_oldest_record(
+    api: httpx.Client, hnsw_api: httpx.Client, memory_name: str, database_url: str
+) -> None:
+    """Records of equal score rank by their actions' total visits, then the older first;
+    only the records tied at the k-th place are compared by visits, on both paths (the
+    exact scan and the index), and a minimum score that leaves fewer than k keeps them all."""
+    rng = np.random.default_rng(5)
+    twin = rng.normal(size=DIM).tolist()
+    texts = {"task": rng.normal(size=DIM).tolist()}
+    texts |= {f"twin {i}": twin for i in range(4)}
+    texts |= {f"far {i}": rng.normal(size=DIM).tolist() for i in range(40)}
+    client_memory(api, memory_name, texts)
+    visits = {"twin 0": 1, "twin 1": 5, "twin 2": 3, "twin 3": 5}
+    for observation, count in visits.items():  # one call each: ids in this order
+        action = {"action": "go", "visits": count}
+        put_records(
+            api, memory_name, [{"task": "task", "observation": observation, "actions": [action]}]
+        )
+    far = [{"task": "task", "observation": f"far {i}"} for i in range(40)]
+    put_records(api, memory_name, far)
+    asked = {"task": "task", "observation": "twin 0", "lambda": 0.5}
+    wait_for_index(hnsw_api, database_url, memory_name, asked)
+    url = f"/v1/memories/{memory_name}/retrieve"
+    for service in (api, hnsw_api):
+        best = service.post(url, json={**asked, "k": 4}).json()["exemplars"]
+        assert [e["observation"] for e in best] == ["twin 1", "twin 3", "twin 2", "twin 0"]
+        top = service.post(url, json={**asked, "k": 2}).json()["exemplars"]
+        assert [e["observation"] for e in top] == ["twin 1", "twin 3"]
+        at_least = {**asked, "k": 10, "min_score": best[-1]["score"] - 1e-6}
+        kept = service.post(url, json=at_least).json()["exemplars"]
+        assert sorted(e["observation"] for e in kept) == sorted(visits)
 
 
 def _assert_index_matches_exact(
