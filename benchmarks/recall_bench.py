@@ -154,7 +154,7 @@ class RecallBench:
         memory."""
         if search == SERVICE:
             configured = Settings().hnsw_ef_search
-            return search_effort(K, lambda_, configured, few_tasks=not self.many_tasks)
+            return search_effort(K, lambda_, configured)
         return int(search.split()[-1]), K + TIE_MARGIN
 
     def prepare(self, search: str, lambda_: float) -> int:

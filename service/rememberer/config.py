@@ -51,9 +51,8 @@ class Settings(BaseSettings):
         200,
         ge=1,
         le=1000,
-        description="HNSW candidate list of the index scans for k = 5 at λ = 1; a larger k "
-        "lengthens it, λ from 0.5 to below 1 shortens it (0.75×; 1× in a memory of at most "
-        "1,000 tasks), λ < 0.5 lengthens it (1.5×; 3× at λ = 0)",
+        description="HNSW candidate list of the index scans for k = 5 from λ = 0.5 up; a "
+        "larger k lengthens it, λ < 0.5 lengthens it (1.5×; 3× at λ = 0)",
     )
     memory_cache_seconds: float = Field(
         2.0,

@@ -38,14 +38,8 @@ RESCORED_PER_RESULT = 8
 # for k = 5 at λ = 0.5 (docs/PERFORMANCE.md); pgvector allows at most 1000.
 EF_PER_CANDIDATE = 4
 MAX_EF_SEARCH = 1000
-# How the list's length changes with λ (ef_search_at): shorter where the whole-vector index
-# leads and two other searches help it, longer where the observation index leads, and
-# longest at λ = 0, where it searches alone. In a memory of few tasks (at most
-# NEAR_TASKS_MEMORY_MAX) the near tasks' walks need the list of 1×: each task has thousands
-# of records there, near-duplicates among them, and a shorter list ends a walk among the
-# records of the first room it reached (docs/PERFORMANCE.md, fourth pass).
-BOTH_INDEXES_EF_GROWTH = 0.75
-FEW_TASKS_EF_GROWTH = 1.0
+# How the list's length changes with λ (ef_search_at): longer where the observation index
+# leads, and longest at λ = 0, where it searches alone.
 OBSERVATION_EF_GROWTH = 1.5
 OBSERVATION_ALONE_EF_GROWTH = 3.0
 # Scores equal to this many decimals are ties: float32 sums differ in the last bits.
@@ -85,21 +79,17 @@ def ef_search_for(candidates: int, configured: int) -> int:
     return min(MAX_EF_SEARCH, max(configured, EF_PER_CANDIDATE * candidates))
 
 
-def ef_search_at(candidates: int, configured: int, lambda_: float, few_tasks: bool) -> int:
+def ef_search_at(candidates: int, configured: int, lambda_: float) -> int:
     """hnsw.ef_search for `candidates` at λ, measured in docs/PERFORMANCE.md. From λ = 0.5
-    to below 1 the whole-vector index fits the query best and the observation index and the
-    own task's records add their candidates: 0.75× the list keeps recall, 1× in a memory of
-    `few_tasks`, whose near tasks are walked too. Below λ = 0.5 the candidates that matter
-    are the observation index's, whose walk needs a longer list (1.5×; 3× at λ = 0, where
-    it searches alone); at λ = 1 the whole-vector index has only the own task's records and
-    the near tasks' beside it (1×)."""
-    growth = _ef_growth(lambda_, few_tasks)
+    the whole-vector index fits the query best, and the list of 1× keeps recall, with the
+    own task's records and (in a memory of few tasks) the near tasks' and the observation
+    index's beside it. Below λ = 0.5 the candidates that matter are the observation
+    index's, whose walk needs a longer list (1.5×; 3× at λ = 0, where it searches alone)."""
+    growth = _ef_growth(lambda_)
     return min(MAX_EF_SEARCH, int(ef_search_for(candidates, configured) * growth))
 
 
-def _ef_growth(lambda_: float, few_tasks: bool) -> float:
-    if 0.5 <= lambda_ < 1.0:
-        return FEW_TASKS_EF_GROWTH if few_tasks else BOTH_INDEXES_EF_GROWTH
+def _ef_growth(lambda_: float) -> float:
     if lambda_ == 0.0:
         return OBSERVATION_ALONE_EF_GROWTH
     if lambda_ < 0.5:
@@ -112,13 +102,10 @@ def rescored_candidates(k: int) -> int:
     return RESCORED_PER_RESULT * k + TIE_MARGIN
 
 
-def search_effort(
-    k: int, lambda_: float, configured: int, few_tasks: bool = False
-) -> tuple[int, int]:
-    """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ in a
-    memory of many tasks, or of `few_tasks`."""
+def search_effort(k: int, lambda_: float, configured: int) -> tuple[int, int]:
+    """(hnsw.ef_search, candidates fetched by each scan) for the k best records at λ."""
     candidates = rescored_candidates(k)
-    return ef_search_at(candidates, configured, lambda_, few_tasks), candidates
+    return ef_search_at(candidates, configured, lambda_), candidates
 
 
 # The tasks nearest the query's (by their vectors: memory_tasks, migration 0012) whose records
@@ -215,7 +202,7 @@ async def search_mode(
     at most one round trip here (a capped count with the index's state, the first time a
     process meets the memory), none after that. A memory past the exact scan without a
     usable index gets one built (indexing.py) and is scanned exactly until it is ready."""
-    ef_search = _ef_search(memory, params, candidates, lambda_)
+    ef_search = ef_search_at(candidates, params.ef_search, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
     if (
@@ -236,15 +223,8 @@ async def search_mode(
         params.large_memories.add(memory.id)
         if tasks > NEAR_TASKS_MEMORY_MAX:
             params.many_task_memories.add(memory.id)
-            ef_search = _ef_search(memory, params, candidates, lambda_)
     session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
     return True, ef_search
-
-
-def _ef_search(memory: MemoryInfo, params: SearchParams, candidates: int, lambda_: float) -> int:
-    """The memory's ef_search at λ; a memory not yet counted is taken to have few tasks."""
-    few_tasks = memory.id not in params.many_task_memories
-    return ef_search_at(candidates, params.ef_search, lambda_, few_tasks)
 
 
 _SIZE_AND_INDEX = text(
@@ -290,18 +270,28 @@ class Scans:
 
     The whole-vector index serves λ near 0.5. A query that weighs one half much more is
     least like the vectors that index links, and at 100k records its walk misses records an
-    exact scan finds (docs/PERFORMANCE.md): so the observation index proposes candidates for
-    λ < 1, and, for λ > 0, the records of the query's own task are ranked by their
-    observation, which are the best records whenever λ weighs the task heavily. In a memory
-    of few tasks, the walk over whole vectors stays among the records of the query's task
-    (their task halves are equal) and misses a neighbouring task's records: from λ = 0.5,
-    where the task weighs at least as much as the observation, each of the tasks nearest
-    the query's gets a walk of its own if it may hold a better record (`near_tasks`)."""
+    exact scan finds (docs/PERFORMANCE.md): so the observation index proposes candidates
+    below λ = 0.5 (below λ = 1 in a memory of few tasks, WHOLE_WALK_ALONE_FROM_LAMBDA), and,
+    for λ > 0, the records of the query's own task are ranked by their observation, which
+    are the best records whenever λ weighs the task heavily. In a memory of few tasks, the
+    walk over whole vectors stays among the records of the query's task (their task halves
+    are equal) and misses a neighbouring task's records: from λ = 0.5, where the task weighs
+    at least as much as the observation, each of the tasks nearest the query's gets a walk
+    of its own if it may hold a better record (`near_tasks`)."""
 
     whole: bool
     observation: bool
     own_task: bool
     near_tasks: bool = False
+
+
+# From this λ, in a memory of many tasks, the whole-vector walk proposes by itself what the
+# observation walk would add: each task has few records there, and the walk passes from one
+# task's records to another's by their observations. In a memory of few tasks the
+# observation walk still finds records the others miss (its rooms are near-duplicate
+# clusters the whole-vector walk does not leave), so it stays there (docs/PERFORMANCE.md,
+# fifth pass).
+WHOLE_WALK_ALONE_FROM_LAMBDA = 0.5
 
 
 def scans_for(
@@ -314,7 +304,7 @@ def scans_for(
     `many_tasks`: the memory is known to have more tasks than the near-task search ranks."""
     return Scans(
         whole=lambda_ > 0.0,
-        observation=lambda_ < 1.0,
+        observation=lambda_ < (WHOLE_WALK_ALONE_FROM_LAMBDA if many_tasks else 1.0),
         own_task=lambda_ > 0.0 and task_known and task_filter != "other",
         near_tasks=lambda_ >= NEAR_TASKS_FROM_LAMBDA and task_filter is None and not many_tasks,
     )
