@@ -119,14 +119,11 @@ class VectorStore:
         """The memory's own vectors of the texts, and the embedder's cached ones."""
         by_key = {key: content for content, key in wanted.items()}
         # Vectors in binary: parsing them from text costs more than the whole look-up. The
-        # driver connection is the session's own, inside its transaction. In a pipeline, the
-        # transaction's BEGIN (this is often a request's first statement) goes out with the
-        # look-up: one round trip instead of two.
+        # driver connection is the session's own, inside its transaction.
         driver = await driver_connection(session)
         params = {"memory_id": memory.id, "embedder": memory.embedder, "keys": list(by_key)}
         async with driver.cursor(binary=True) as cursor:
-            async with driver.pipeline():
-                await cursor.execute(_SELECT_KNOWN, params)
+            await cursor.execute(_SELECT_KNOWN, params)
             rows = await cursor.fetchall()
         own: dict[str, Vector] = {}
         cached: dict[str, Vector] = {}
