@@ -7,7 +7,7 @@ import os
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import NoAlertPresentException
+from selenium.common.exceptions import NoAlertPresentException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -63,7 +63,10 @@ def follow(browser: WebDriver, element: WebElement) -> None:
     is gone, reading the body could find the old one, or an element going stale."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(page))
+    # Asked about the old page while it is being replaced, chromedriver sometimes answers
+    # "unhandled inspector error" instead of "stale element": asked again, it is stale.
+    wait = WebDriverWait(browser, WAIT, ignored_exceptions=(WebDriverException,))
+    wait.until(expected_conditions.staleness_of(page))
     WebDriverWait(browser, WAIT).until(
         lambda b: b.execute_script("return document.readyState") == "complete"
     )
