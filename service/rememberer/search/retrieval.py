@@ -5,8 +5,8 @@ A record's embedding is [unit(task); unit(observation)], so its inner product wi
 pgvector's `<#>` (negative inner product) orders by it. Small memories are scanned exactly;
 larger ones use the memory's own HNSW index (built once they outgrow the scan: indexing.py).
 Candidates are rescored and their ties broken in the same statement, which for `retrieve`
-also returns the records and their action values: a retrieval is one statement after the
-transaction's search settings (`search_mode`).
+also returns the records and their action values: a retrieval is one round trip once the
+transaction is prepared (`uses_index`).
 """
 
 from __future__ import annotations
@@ -162,7 +162,7 @@ _TUNE_TRANSACTION = text(
         for name, value in SEARCH_SETTINGS.items()
     )
 )
-# What `search_mode` decided in the session's current transaction.
+# What `uses_index` decided in the session's current transaction.
 _DECIDED = "rememberer.search"
 
 
@@ -182,26 +182,10 @@ async def uses_index(
     lambda_: float,
 ) -> bool:
     """Whether to search through the memory's HNSW index (else an exact scan), with the
-    transaction prepared for it (`search_mode`, then the settings it asks for)."""
-    index, ef_search = await search_mode(session, memory, params, candidates, lambda_)
-    if ef_search is not None:
-        await session.execute(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
-    return index
-
-
-async def search_mode(
-    session: AsyncSession,
-    memory: MemoryInfo,
-    params: SearchParams,
-    candidates: int,
-    lambda_: float,
-) -> tuple[bool, int | None]:
-    """Whether to search through the memory's HNSW index (else an exact scan), and the
-    ef_search the transaction must still be given for it (by `_TUNE_TRANSACTION`, which the
-    caller sends before its search; None once given). Decided once per transaction and memory:
-    at most one round trip here (a capped count with the index's state, the first time a
-    process meets the memory), none after that. A memory past the exact scan without a
-    usable index gets one built (indexing.py) and is scanned exactly until it is ready."""
+    transaction prepared for it. Decided once per transaction and memory: at most one round
+    trip (a capped count with the index's state, or the index's settings), none after
+    that. A memory past the exact scan without a usable index gets one built (indexing.py)
+    and is scanned exactly until it is ready."""
     ef_search = ef_search_at(candidates, params.ef_search, lambda_)
     decided = session.info.get(_DECIDED)
     transaction = session.get_transaction()
@@ -212,19 +196,23 @@ async def search_mode(
         and decided.memory_id == memory.id
         and (not decided.index or decided.ef_search == ef_search)
     ):
-        return decided.index, None
+        return decided.index
     if memory.id not in params.large_memories:
         size, indexed, tasks = await _size_and_index(session, memory, params.exact_max_records)
         if size > params.exact_max_records and not indexed:
             params.indexes.request(memory)  # built in the background; scanned until then
         if size <= params.exact_max_records or not indexed:
             session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, False, None)
-            return False, None
+            return False
         params.large_memories.add(memory.id)
         if tasks > NEAR_TASKS_MEMORY_MAX:
             params.many_task_memories.add(memory.id)
+    # On the driver connection, as the searches that follow: SQLAlchemy's execute costs
+    # about 0.15 ms a statement more (docs/PERFORMANCE.md, fifth pass).
+    async with statements(session, pipelined=False) as send:
+        await send(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
     session.info[_DECIDED] = _Decision(session.get_transaction(), memory.id, True, ef_search)
-    return True, ef_search
+    return True
 
 
 _SIZE_AND_INDEX = text(
@@ -613,19 +601,15 @@ def _exemplars_sql(memory: MemoryInfo, index: bool, filters: Filters, scans: Sca
 async def retrieve(
     session: AsyncSession, memory: MemoryInfo, query: SearchQuery, params: SearchParams
 ) -> list[schemas.Exemplar]:
-    """The k best records as exemplars: one statement after the search's settings, except
-    for "lcs" memories, whose ranking is finished in Python before the records are read."""
+    """The k best records as exemplars: one round trip after `uses_index`, except for "lcs"
+    memories, whose ranking is finished in Python before the records are read."""
     if memory.observation_similarity == LCS:
         return await exemplars(session, await rank(session, memory, query, params))
     candidates = rescored_candidates(query.k)
-    index, ef_search = await search_mode(session, memory, params, candidates, query.lambda_)
+    index = await uses_index(session, memory, params, candidates, query.lambda_)
     sql = _exemplars_sql(memory, index, query.shape, _scans(query, memory, params))
     # On the driver connection: SQLAlchemy's execute costs about 0.15 ms a statement more.
-    # (A pipeline of the two statements gained nothing measurable on a local socket:
-    # docs/PERFORMANCE.md, fifth pass.)
     async with statements(session, pipelined=False) as send:
-        if ef_search is not None:
-            await send(_TUNE_TRANSACTION, {"ef_search": str(ef_search)})
         found = await send(sql, search_binds(query, candidates))
     return [_exemplar(row, _ranked(row)) for row in await found.all()]
 
